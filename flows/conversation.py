@@ -1,0 +1,203 @@
+"""The client conversation: one inbound message and the client's state in, effects out.
+
+Pure and synchronous: no I/O, no clock of its own, no channel. Every channel and the scheduler
+reach the client through `handle`.
+"""
+
+from dataclasses import replace
+
+from flows import boundaries, intake
+from flows.catalogue import Intake
+from flows.context import Context
+from flows.effects import NEW, AddQuestion, Alert, Button, Effect, OpenRequest, Outcome, Say, SetStep, UpdateClient
+from flows.intents import Intent, Recognised, detect_language, recognise
+from flows.model import OPEN_STAGES, ClientView, Inbound, Kind, Priority, Stage, Step
+from flows.replies import (
+    ACCEPT_PAYLOAD,
+    DECLINE_PAYLOAD,
+    DONE_PAYLOAD,
+    HUMAN_PAYLOAD,
+    MENU_PAYLOAD,
+    SERVICE_PREFIX,
+    STATUS_PAYLOAD,
+    menu,
+    status,
+)
+from flows.triage import is_emergency
+
+PAYLOAD_INTENTS = {
+    MENU_PAYLOAD: Intent.MENU,
+    STATUS_PAYLOAD: Intent.STATUS,
+    HUMAN_PAYLOAD: Intent.HUMAN,
+    DONE_PAYLOAD: Intent.DONE,
+    ACCEPT_PAYLOAD: Intent.YES,
+    DECLINE_PAYLOAD: Intent.NO,
+}
+COLLECTING = (Step.QUESTIONS, Step.ONE_QUESTION, Step.CALL_WISH)
+
+
+def handle(client: ClientView, msg: Inbound, ctx: Context) -> Outcome:
+    effects: list[Effect] = []
+    language = _language(client, msg)
+    if client.first_contact or language != client.language:
+        effects.append(UpdateClient(language=language))
+        client = replace(client, language=language)
+    if client.restricted:
+        return Outcome((*effects, *boundaries.restricted(client)))
+    if boundaries.flooding(client, ctx):
+        return Outcome((*effects, *boundaries.flood(client, msg)))
+    effects += _route(client, msg, ctx)
+    if any(isinstance(e, (Say, Alert)) for e in effects):
+        effects += boundaries.offhours_notice(client, ctx)
+    return Outcome(tuple(effects))
+
+
+def _language(client: ClientView, msg: Inbound) -> str:
+    letters = sum(ch.isalpha() for ch in msg.text[:200])
+    if client.first_contact or letters >= 12:
+        return detect_language(msg.text, msg.language_hint or client.language)
+    return client.language
+
+
+def _recognise(msg: Inbound) -> Recognised:
+    if msg.payload:
+        if msg.payload.startswith(SERVICE_PREFIX):
+            return Recognised(Intent.SERVICE, service=msg.payload.removeprefix(SERVICE_PREFIX))
+        if msg.payload in PAYLOAD_INTENTS:
+            return Recognised(PAYLOAD_INTENTS[msg.payload])
+    if msg.kind is not Kind.TEXT:
+        return Recognised(Intent.NONE)
+    return recognise(msg.text)
+
+
+def _route(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
+    greeting: list[Effect] = []
+    if client.first_contact:
+        greeting = [Say("greeting-first", {"name": client.name})]
+    if not msg.payload and msg.kind is Kind.TEXT and is_emergency(msg.text):
+        return greeting + _emergency(client, msg, ctx)
+    seen = _recognise(msg)
+    if seen.intent is Intent.SERVICE:
+        service = ctx.catalogue.get(seen.service) or (
+            ctx.catalogue.by_index(seen.menu_index) if seen.menu_index and client.step is not Step.TERMS else None
+        )
+        if service is not None and service.intake is Intake.SITUATION:
+            return greeting + _emergency(client, msg, ctx)
+        if service is not None:
+            return greeting + intake.choose(client, service, ctx)
+    if client.first_contact and seen.intent in (Intent.NONE, Intent.GREETING, Intent.MENU, Intent.HELP):
+        if seen.intent is Intent.NONE and msg.kind is Kind.TEXT and msg.text.strip():
+            return [menu(ctx.catalogue, client.language, "greeting-first-with-text", name=client.name)]
+        return [menu(ctx.catalogue, client.language, "greeting-first", name=client.name)]
+    return greeting + _answer(client, msg, seen, ctx)
+
+
+def _answer(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) -> list[Effect]:
+    language = client.language
+    match seen.intent:
+        case Intent.MENU | Intent.GREETING:
+            step = [SetStep(Step.IDLE)] if client.step is not Step.IDLE else []
+            return [*step, menu(ctx.catalogue, language, "menu-prompt-named", name=client.name)]
+        case Intent.HELP:
+            return [menu(ctx.catalogue, language, "help")]
+        case Intent.STATUS:
+            return list(status(client, ctx))
+        case Intent.HUMAN:
+            return [
+                Alert("human", excerpt=msg.text),
+                Say("human-ack", {"name": client.name}, priority=Priority.URGENT),
+            ]
+        case Intent.DISCOUNT:
+            return [Say("discount")]
+        case Intent.LINK_PROBLEM:
+            target = next((r for r in client.requests if r.stage is Stage.DONE), None)
+            return [
+                Alert("link_problem", excerpt=msg.text, request=target.id if target else None),
+                Say("link-problem-ack", {"name": client.name}, priority=Priority.URGENT),
+            ]
+        case Intent.CANCEL if client.step is not Step.IDLE:
+            return [SetStep(Step.IDLE), menu(ctx.catalogue, language, "step-cancelled")]
+        case Intent.ADD_QUESTION if client.step not in COLLECTING:
+            return intake.add_later(client, seen.rest, ctx)
+    return _in_step(client, msg, seen, ctx)
+
+
+def _in_step(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) -> list[Effect]:
+    match client.step:
+        case Step.TERMS:
+            accepted = {Intent.YES: True, Intent.NO: False, Intent.CANCEL: False}.get(seen.intent)
+            return intake.on_terms(client, accepted, ctx)
+        case Step.QUESTIONS:
+            if seen.intent is Intent.DONE:
+                return intake.submit(client, ctx)
+            if not _has_content(msg):
+                return [Say("questions-need-text", buttons=(Button(DONE_PAYLOAD, text_id="button-done"),))]
+            return intake.collect(client, msg, ctx)
+        case Step.ONE_QUESTION | Step.CALL_WISH:
+            if not _has_content(msg):
+                return [Say("single-need-text")]
+            return intake.single(client, msg, ctx)
+        case Step.SITUATION:
+            request = _open_emergency(client)
+            if request is not None and _has_content(msg):
+                return [AddQuestion(request, intake.question_text(msg)), Say("emergency-detail-added")]
+    return _unrouted(client, msg, seen, ctx)
+
+
+def _unrouted(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) -> list[Effect]:
+    """Free text nothing else claimed: answer it usefully, never with a dead end."""
+    language = client.language
+    if msg.kind is Kind.VOICE:
+        return [menu(ctx.catalogue, language, "voice-outside-intake")]
+    if msg.kind is not Kind.TEXT:
+        return [menu(ctx.catalogue, language, "non-text-received")]
+    if not msg.text.strip() or not any(ch.isalnum() for ch in msg.text):
+        return [menu(ctx.catalogue, language, "empty-message")]
+    one_question = ctx.catalogue.get("one_question")
+    chatting = any(
+        r.service == "one_question" and r.stage in OPEN_STAGES for r in client.requests
+    )
+    if chatting and one_question is not None:
+        return [menu(ctx.catalogue, language, "one-question-no-chat")]
+    if seen.intent in (Intent.YES, Intent.NO, Intent.DONE, Intent.CANCEL, Intent.SERVICE):
+        return [menu(ctx.catalogue, language, "menu-prompt-named", name=client.name)]
+    return [menu(ctx.catalogue, language, "out-of-scope", name=client.name)]
+
+
+def _has_content(msg: Inbound) -> bool:
+    return msg.kind is Kind.VOICE or (msg.kind is Kind.TEXT and any(ch.isalnum() for ch in msg.text))
+
+
+def _open_emergency(client: ClientView) -> int | None:
+    return next(
+        (r.id for r in client.requests if r.service == "emergency" and r.stage in (Stage.DRAFT, *OPEN_STAGES)),
+        None,
+    )
+
+
+def _emergency(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
+    """Triage hit: alert the practitioner now, tell the client the 24 h rule and how to pay."""
+    service = ctx.catalogue.emergency()
+    key = service.key if service else "emergency"
+    text = intake.question_text(msg)
+    existing = _open_emergency(client)
+    if existing is not None:
+        return [
+            AddQuestion(existing, text),
+            SetStep(Step.SITUATION, key, existing),
+            Alert("emergency", excerpt=text, request=existing),
+            Say("emergency-again", {"name": client.name, "number": existing}, priority=Priority.URGENT),
+        ]
+    hours = int(service.promise_max_days * 24) if service else 24
+    return [
+        OpenRequest(key, Stage.SUBMITTED, emergency=True),
+        AddQuestion(NEW, text),
+        SetStep(Step.SITUATION, key, NEW),
+        Alert("emergency", excerpt=text, request=NEW),
+        Say(
+            "emergency-ack",
+            {"name": client.name, "hours": hours, "price": service.price if service else ""},
+            priority=Priority.URGENT,
+            buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),
+        ),
+    ]

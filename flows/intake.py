@@ -1,0 +1,198 @@
+"""Choosing a format, accepting its terms, and collecting what the practitioner needs."""
+
+from flows.catalogue import Intake, Service
+from flows.context import Context
+from flows.effects import (
+    NEW,
+    AcceptTerms,
+    AddQuestion,
+    Alert,
+    Button,
+    ChangeStage,
+    Effect,
+    OpenRequest,
+    RequestRef,
+    Say,
+    SetStep,
+)
+from flows.model import EDITABLE_STAGES, ClientView, Inbound, Kind, Stage, Step
+from flows.replies import ACCEPT_PAYLOAD, DECLINE_PAYLOAD, DONE_PAYLOAD, eta_text, menu
+from flows.queue import estimate
+
+INTAKE_STEP = {
+    Intake.QUESTIONS: Step.QUESTIONS,
+    Intake.ONE_QUESTION: Step.ONE_QUESTION,
+    Intake.CALL: Step.CALL_WISH,
+}
+# Long enough for any real question; the full text is stored, only the quote is cut.
+QUOTE_LIMIT = 200
+
+
+def quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= QUOTE_LIMIT else text[: QUOTE_LIMIT - 1] + "…"
+
+
+def question_text(msg: Inbound) -> str:
+    """What goes into the question list: the text, or a marker for a voice note."""
+    if msg.kind is Kind.VOICE:
+        return f"[voice] {msg.media_ref or msg.external_id}"
+    return msg.text.strip()
+
+
+def choose(client: ClientView, service: Service, ctx: Context) -> list[Effect]:
+    existing = client.open_request(service.key)
+    if existing is not None and existing.stage is not Stage.DRAFT:
+        return [
+            Say(
+                "already-open",
+                {"service": service.name(client.language), "number": existing.id},
+                buttons=(Button("status", text_id="button-status"),),
+            )
+        ]
+    if service.key not in client.accepted_terms:
+        return [
+            SetStep(Step.TERMS, service.key),
+            Say(
+                "terms-intro",
+                {"service": service.name(client.language), "terms": service.terms_text(client.language)},
+                buttons=(
+                    Button(ACCEPT_PAYLOAD, text_id="button-accept"),
+                    Button(DECLINE_PAYLOAD, text_id="button-decline"),
+                ),
+            ),
+        ]
+    return start_intake(client, service)
+
+
+def start_intake(client: ClientView, service: Service) -> list[Effect]:
+    name = service.name(client.language)
+    if service.intake is Intake.HANDOFF:
+        return [
+            OpenRequest(service.key, Stage.SUBMITTED),
+            Alert("handoff", excerpt=name, request=NEW),
+            SetStep(Step.IDLE),
+            Say("handoff-ack", {"service": name, "name": client.name}),
+        ]
+    draft = client.open_request(service.key)
+    effects: list[Effect] = []
+    ref = draft.id if draft is not None else NEW
+    if draft is None:
+        effects.append(OpenRequest(service.key, Stage.DRAFT))
+    effects.append(SetStep(INTAKE_STEP[service.intake], service.key, ref))
+    prompt = {
+        Intake.QUESTIONS: "questions-prompt",
+        Intake.ONE_QUESTION: "one-question-prompt",
+        Intake.CALL: "call-wish-prompt",
+    }[service.intake]
+    buttons = (Button(DONE_PAYLOAD, text_id="button-done"),) if service.intake is Intake.QUESTIONS else ()
+    effects.append(Say(prompt, {"service": name, "name": client.name}, buttons=buttons))
+    return effects
+
+
+def on_terms(client: ClientView, accepted: bool | None, ctx: Context) -> list[Effect]:
+    service = ctx.catalogue.get(client.step_service)
+    if service is None:
+        return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language)]
+    if accepted is None:
+        return [
+            Say(
+                "terms-repeat",
+                {"service": service.name(client.language)},
+                buttons=(
+                    Button(ACCEPT_PAYLOAD, text_id="button-accept"),
+                    Button(DECLINE_PAYLOAD, text_id="button-decline"),
+                ),
+            )
+        ]
+    if not accepted:
+        return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language, "terms-declined")]
+    return [AcceptTerms(service.key), *start_intake(client, service)]
+
+
+def collect(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
+    """A message while a question list is open: one more question."""
+    ref = client.step_request_id
+    if ref is None:
+        return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language)]
+    draft = next((r for r in client.requests if r.id == ref), None)
+    count = (len(draft.questions) if draft else 0) + 1
+    return [
+        AddQuestion(ref, question_text(msg)),
+        Say("question-added", {"count": count}, buttons=(Button(DONE_PAYLOAD, text_id="button-done"),)),
+    ]
+
+
+def submit(client: ClientView, ctx: Context) -> list[Effect]:
+    """The client said the list is complete: it joins the queue and gets a confirmation."""
+    service = ctx.catalogue.get(client.step_service)
+    draft = next((r for r in client.requests if r.id == client.step_request_id), None)
+    if service is None or draft is None:
+        return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language)]
+    if not draft.questions:
+        return [Say("questions-empty", buttons=(Button(DONE_PAYLOAD, text_id="button-done"),))]
+    if draft.stage is not Stage.DRAFT:  # forgotten questions added to a list already queued
+        return [SetStep(Step.IDLE), Say("questions-updated", {"count": len(draft.questions)})]
+    return confirm(client, service, draft.id, len(draft.questions), ctx)
+
+
+def confirm(client: ClientView, service: Service, ref: RequestRef, count: int, ctx: Context) -> list[Effect]:
+    position = ctx.queue_lengths.get(service.key, 0) + 1
+    eta = estimate(service, position, ctx.now, ctx.stats)
+    text_id = "confirm-call" if service.intake is Intake.CALL else "confirm-queue"
+    return [
+        ChangeStage(ref, Stage.SUBMITTED),
+        SetStep(Step.IDLE),
+        Say(
+            text_id,
+            {
+                "name": client.name,
+                "service": service.name(client.language),
+                "number": ref,
+                "count": count,
+                "position": position,
+                "eta": eta_text(eta),
+                "price": service.price,
+            },
+            buttons=(Button("status", text_id="button-status"),),
+        ),
+    ]
+
+
+def single(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
+    """`one_question` and call wishes take exactly one message, then go straight to the queue."""
+    service = ctx.catalogue.get(client.step_service)
+    ref = client.step_request_id
+    if service is None or ref is None:
+        return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language)]
+    effects: list[Effect] = [AddQuestion(ref, question_text(msg))]
+    if service.intake is Intake.ONE_QUESTION and msg.text.count("?") > 1:
+        effects.append(Say("one-question-many", {"service": service.name(client.language)}))
+    return effects + confirm(client, service, ref, 1, ctx)
+
+
+def add_later(client: ClientView, text: str, ctx: Context) -> list[Effect]:
+    """A forgotten question, while work on the list has not started (seed 000)."""
+    target = next(
+        (
+            r
+            for r in client.requests
+            if r.stage in EDITABLE_STAGES
+            and (s := ctx.catalogue.get(r.service)) is not None
+            and s.intake is Intake.QUESTIONS
+        ),
+        None,
+    )
+    if target is None:
+        started = any(r.stage is Stage.IN_WORK for r in client.requests)
+        text_id = "add-question-too-late" if started else "add-question-nothing-open"
+        return [menu(ctx.catalogue, client.language, text_id)]
+    if not text.strip():
+        return [
+            SetStep(Step.QUESTIONS, target.service, target.id),
+            Say("add-question-prompt", buttons=(Button(DONE_PAYLOAD, text_id="button-done"),)),
+        ]
+    return [
+        AddQuestion(target.id, text.strip()),
+        Say("add-question-added", {"count": len(target.questions) + 1, "number": target.id}),
+    ]

@@ -1,0 +1,115 @@
+"""The values a flow reads and writes: plain, frozen, channel-agnostic."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+
+
+class Channel(StrEnum):
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    WEB = "web"
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    VOICE = "voice"
+    PHOTO = "photo"
+    STICKER = "sticker"
+    OTHER = "other"
+
+
+class Stage(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    QUEUED = "queued"
+    IN_WORK = "in_work"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+OPEN_STAGES = (Stage.SUBMITTED, Stage.QUEUED, Stage.IN_WORK)
+EDITABLE_STAGES = (Stage.DRAFT, Stage.SUBMITTED, Stage.QUEUED)
+
+
+class Priority(IntEnum):
+    """Lower goes first: an emergency alert never waits behind a bulk queue update."""
+
+    URGENT = 0  # practitioner alerts, emergency replies
+    REPLY = 1  # direct answers to what the client just wrote
+    REMINDER = 2
+    BULK = 3  # queue-position updates
+
+
+class Step(StrEnum):
+    """Where the client is in the one-level conversation; stored on the client."""
+
+    IDLE = "idle"
+    TERMS = "terms"  # terms of `service` shown, waiting for acceptance
+    QUESTIONS = "questions"  # collecting a question list into `request_id`
+    ONE_QUESTION = "one_question"  # waiting for the single question
+    CALL_WISH = "call_wish"  # waiting for the preferred date/time of a call
+    SITUATION = "situation"  # emergency: waiting for the situation
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a client, as every channel adapter normalises it."""
+
+    channel: Channel
+    external_id: str  # unique per channel: update/message id, MessageSid, browser uuid
+    sender_ref: str  # the sender's id on the channel: chat id, WhatsApp number, web key
+    sender_name: str
+    text: str
+    received_at: datetime
+    kind: Kind = Kind.TEXT
+    payload: str | None = None  # button data, when a button was tapped
+    language_hint: str | None = None
+    media_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    service: str
+    stage: Stage
+    questions: tuple[str, ...] = ()
+    paid: bool = False
+    created_at: datetime | None = None
+    submitted_at: datetime | None = None
+    position: int | None = None  # 1-based place among open requests of the service
+    deadline_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ClientView:
+    id: int
+    name: str
+    language: str
+    first_contact: bool = False
+    step: Step = Step.IDLE
+    step_service: str | None = None
+    step_request_id: int | None = None
+    accepted_terms: frozenset[str] = frozenset()
+    restricted: bool = False
+    restriction_until: datetime | None = None
+    restriction_announced: bool = True
+    messages_last_minute: int = 0  # inbound, including this one
+    flood_reported: bool = False  # already reported for the current burst
+    offhours_notified_at: datetime | None = None
+    requests: tuple[RequestView, ...] = ()
+
+    def open_request(self, service: str) -> RequestView | None:
+        for request in self.requests:
+            if request.service == service and request.stage in (*OPEN_STAGES, Stage.DRAFT):
+                return request
+        return None
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What the ETA is computed from, per service: recent median time between completions."""
+
+    throughput: dict[str, float] = field(default_factory=dict)  # service -> days per request
+    paused_until: datetime | None = None

@@ -1,0 +1,84 @@
+"""Building blocks of the bot's answers: menu, status lines, ETAs. Text ids live in locales/."""
+
+from datetime import datetime
+
+from flows.catalogue import Catalogue, Service
+from flows.context import Context
+from flows.effects import Button, Say
+from flows.model import ClientView, Priority, RequestView, Stage
+from flows.queue import Eta, estimate
+
+MENU_PAYLOAD = "menu"
+STATUS_PAYLOAD = "status"
+HUMAN_PAYLOAD = "human"
+DONE_PAYLOAD = "done"
+ACCEPT_PAYLOAD = "terms:yes"
+DECLINE_PAYLOAD = "terms:no"
+SERVICE_PREFIX = "svc:"
+
+
+def menu(catalogue: Catalogue, language: str, text_id: str = "menu-prompt", **params: object) -> Say:
+    buttons = tuple(
+        Button(payload=SERVICE_PREFIX + s.key, label=f"{i}. {s.name(language)}")
+        for i, s in enumerate(catalogue.services, start=1)
+    )
+    extra = (Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human"))
+    return Say(text_id, params, buttons=buttons + extra)
+
+
+def eta_text(eta: Eta) -> Say:
+    if eta.deadline is not None:
+        return Say("eta-deadline", {"deadline_at": eta.deadline})
+    if eta.earliest is None or eta.latest is None:
+        return Say("eta-unknown")
+    if eta.earliest.date() == eta.latest.date():
+        return Say("eta-around", {"eta_date": eta.earliest})
+    text_id = "eta-range-estimate" if eta.estimated else "eta-range"
+    return Say(text_id, {"earliest_date": eta.earliest, "latest_date": eta.latest})
+
+
+def request_eta(service: Service, request: RequestView, ctx: Context) -> Eta:
+    if request.deadline_at is not None:
+        return Eta(deadline=request.deadline_at, estimated=False)
+    position = request.position or ctx.queue_lengths.get(service.key, 0) or 1
+    return estimate(service, position, ctx.now, ctx.stats)
+
+
+def status_line(client: ClientView, request: RequestView, ctx: Context) -> Say | None:
+    service = ctx.catalogue.get(request.service)
+    if service is None:
+        return None
+    params: dict[str, object] = {
+        "service": service.name(client.language),
+        "stage": Say(f"stage-{request.stage.value}"),
+        "number": request.id,
+        "eta": eta_text(request_eta(service, request, ctx)),
+    }
+    if request.stage is Stage.IN_WORK or request.position is None:
+        return Say("status-line-no-position", params)
+    return Say("status-line", {**params, "position": request.position})
+
+
+def status(client: ClientView, ctx: Context) -> list[Say]:
+    lines = [
+        line
+        for request in client.requests
+        if request.stage in (Stage.SUBMITTED, Stage.QUEUED, Stage.IN_WORK)
+        and (line := status_line(client, request, ctx)) is not None
+    ]
+    if not lines:
+        return [menu(ctx.catalogue, client.language, "status-none", name=client.name)]
+    return [Say("status-header", {"name": client.name, "count": len(lines)}), *lines]
+
+
+def offhours(ctx: Context, now: datetime) -> Say:
+    hours = ctx.catalogue.hours
+    return Say(
+        "offhours",
+        {
+            "start": hours.start.strftime("%H:%M"),
+            "end": hours.end.strftime("%H:%M"),
+            "next_at": hours.next_opening(now),
+        },
+        priority=Priority.REPLY,
+    )

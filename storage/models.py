@@ -1,0 +1,233 @@
+"""Tables. Every practitioner-owned row carries practitioner_id (one deployment may host many).
+
+Timestamps are UTC `_at` columns; Telegram ids and other external ids are strings or BIGINT.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """SQLite forgets the zone; give every datetime back as aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Practitioner(Base):
+    __tablename__ = "practitioners"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(32), default="idle")
+    step_service: Mapped[str | None] = mapped_column(String(64))
+    step_request_id: Mapped[int | None] = mapped_column(Id)
+    flood_reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    offhours_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Identity(Base):
+    """One way to reach a client: a Telegram chat, a WhatsApp number, a web-chat key."""
+
+    __tablename__ = "client_identities"
+    __table_args__ = (UniqueConstraint("practitioner_id", "channel", "address"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TermsAcceptance(Base):
+    __tablename__ = "terms_acceptances"
+    __table_args__ = (UniqueConstraint("client_id", "service"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    service: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Request(Base):
+    __tablename__ = "requests"
+    __table_args__ = (Index("ix_requests_queue", "practitioner_id", "service", "stage", "submitted_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16))
+    is_emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    payment_state: Mapped[str] = mapped_column(String(16), default="unpaid")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    result_link: Mapped[str | None] = mapped_column(Text)
+
+
+class Question(Base):
+    __tablename__ = "request_questions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StageChange(Base):
+    """Every transition with its time: positions, promises and statistics derive from these."""
+
+    __tablename__ = "request_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Message(Base):
+    """The full history, both directions. Nothing is sent that is not first a row here."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("practitioner_id", "channel", "direction", "external_id"),
+        Index("ix_messages_client", "client_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    media_ref: Mapped[str | None] = mapped_column(Text)
+    buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Restriction(Base):
+    __tablename__ = "restrictions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None: for good
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PractitionerAlert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OutboxItem(Base):
+    """A message waiting to leave. The relay drains by priority, in order per destination."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "priority", "next_attempt_at"),
+        Index("ix_outbox_destination", "channel", "destination", "state"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    destination: Mapped[str] = mapped_column(String(128))
+    priority: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    # pending → sending → sent | failed | uncertain (sent maybe: never re-sent blindly)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class DeadLetter(Base):
+    """An authentic inbound update that could not be used: kept, answered 2xx, looked at later."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,60 @@
+"""Builders shared by the tests: a controllable clock, the real catalogue, inbound messages."""
+
+import itertools
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.catalogue_file import load_catalogue
+from flows.catalogue import Catalogue
+from flows.context import Context
+from flows.model import Channel, ClientView, Inbound, Kind
+
+ROOT = Path(__file__).resolve().parent.parent
+# A Tuesday, 12:00 in Moscow: inside the default working hours.
+WORKING_TIME = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+_ids = itertools.count(1)
+
+
+class FakeClock:
+    def __init__(self, now: datetime = WORKING_TIME) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def catalogue() -> Catalogue:
+    return load_catalogue(ROOT / "catalogue.toml", "Europe/Moscow")
+
+
+def context(now: datetime = WORKING_TIME, **queue_lengths: int) -> Context:
+    return Context(now=now, catalogue=catalogue(), queue_lengths=dict(queue_lengths))
+
+
+def inbound(
+    text: str = "",
+    *,
+    payload: str | None = None,
+    kind: Kind = Kind.TEXT,
+    now: datetime = WORKING_TIME,
+    channel: Channel = Channel.WEB,
+) -> Inbound:
+    return Inbound(
+        channel=channel,
+        external_id=f"m{next(_ids)}",
+        sender_ref="client-1",
+        sender_name="Анна",
+        text=text,
+        received_at=now,
+        kind=kind,
+        payload=payload,
+    )
+
+
+def client(**changes: object) -> ClientView:
+    base = ClientView(id=1, name="Анна", language="ru")
+    return replace(base, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,173 @@
+// Practitioner desk: polls /desk/api/state and redraws alerts + queue.
+// Every server string goes into the DOM through textContent only.
+(function () {
+  "use strict";
+
+  const POLL_MS = 2000;
+  const KIND_LABELS = {
+    emergency: "Экстренно",
+    link_problem: "Ссылка",
+    human: "Просит человека",
+    flood: "Флуд",
+    restricted: "Ограничен",
+  };
+  const CHANNEL_LABELS = { telegram: "Telegram", whatsapp: "WhatsApp", web: "веб-чат" };
+
+  let state = null;   // last good response, kept so times keep ticking while offline
+  let skewMs = 0;     // browser clock minus server clock: all times are measured on server time
+
+  const $ = (id) => document.getElementById(id);
+  function el(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  // Naive ISO strings (SQLite loses the offset) are taken as UTC rather than local time.
+  function parseTime(iso) {
+    if (!iso) return NaN;
+    return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
+  }
+  const serverNow = () => Date.now() - skewMs;
+
+  // Compact duration, coarse on purpose: the practitioner scans, not reads.
+  function duration(sec) {
+    sec = Math.max(0, Math.floor(sec));
+    if (sec < 60) return "< 1 мин";
+    if (sec < 3600) return `${Math.floor(sec / 60)} мин`;
+    if (sec < 86400) return `${Math.floor(sec / 3600)} ч`;
+    return `${Math.floor(sec / 86400)} дн`;
+  }
+
+  function ago(iso) {
+    const sec = (serverNow() - parseTime(iso)) / 1000;
+    if (isNaN(sec)) return "";
+    return sec < 60 ? "только что" : `${duration(sec)} назад`;
+  }
+
+  function countdown(iso) {
+    const left = Math.floor((parseTime(iso) - serverNow()) / 60000);
+    if (isNaN(left)) return "";
+    if (left < 0) return "просрочено";
+    const h = Math.floor(left / 60);
+    return h ? `осталось ${h} ч ${left % 60} мин` : `осталось ${left} мин`;
+  }
+
+  function fullTime(iso) {
+    const t = parseTime(iso);
+    return isNaN(t) ? "" : new Date(t).toLocaleString();
+  }
+
+  const channelName = (c) => CHANNEL_LABELS[c] || c || "";
+
+  // Joins non-empty parts with " · " into one text node-only span.
+  function meta(className, parts) {
+    return el("span", className, parts.filter((p) => p !== "" && p != null).join(" · "));
+  }
+
+  function renderAlerts(alerts) {
+    const box = $("alerts");
+    $("alerts-count").textContent = alerts.length ? String(alerts.length) : "";
+    if (!alerts.length) {
+      box.replaceChildren(el("p", "empty", "Оповещений нет"));
+      return;
+    }
+    // Newest first regardless of server order; ids grow with time.
+    const sorted = [...alerts].sort((a, b) => b.id - a.id);
+    box.replaceChildren(...sorted.map((a) => {
+      const known = a.kind === "emergency" || a.kind === "link_problem";
+      const card = el("article", `alert ${known ? `alert-${a.kind}` : "alert-other"}`);
+      const head = card.appendChild(el("div", "alert-head"));
+      head.append(
+        el("span", "badge", KIND_LABELS[a.kind] || a.kind),
+        el("strong", "", a.client_name || "—"),
+        meta("muted", [channelName(a.channel), a.request_id != null ? `заявка №${a.request_id}` : ""]),
+      );
+      const when = head.appendChild(el("span", "when muted", ago(a.created_at)));
+      when.title = fullTime(a.created_at);
+      if (a.text) card.appendChild(el("div", "alert-text", a.text));
+      return card;
+    }));
+  }
+
+  function queueRow(r, elapsed) {
+    const row = el("div", `qrow${r.is_emergency ? " emergency" : ""}`);
+    const top = row.appendChild(el("div", "qrow-top"));
+    if (!r.is_emergency) top.appendChild(el("span", "pos", `#${r.position}`));
+    top.append(
+      el("strong", "", r.client_name || "—"),
+      meta("muted", [channelName(r.channel), `заявка №${r.request_id}`]),
+    );
+    const bottom = row.appendChild(el("div", "qrow-details small"));
+    if (r.is_emergency) {
+      const cd = countdown(r.deadline);
+      bottom.appendChild(el("span", `countdown${cd === "просрочено" ? " overdue" : ""}`, cd || "без срока"));
+      bottom.appendChild(meta("", [r.service_name]));
+    }
+    bottom.append(
+      meta("", [r.stage_name]),
+      el("span", `pay ${r.payment === "paid" ? "paid" : "unpaid"}`,
+        r.payment === "paid" ? "оплачено" : "не оплачено"),
+      meta("muted", [`вопросов: ${r.questions ?? 0}`, `ждёт ${duration(r.age_seconds + elapsed)}`]),
+    );
+    return row;
+  }
+
+  function renderQueue(queue, elapsed) {
+    const box = $("queue");
+    $("queue-count").textContent = queue.length ? String(queue.length) : "";
+    if (!queue.length) {
+      box.replaceChildren(el("p", "empty", "Очередь пуста"));
+      return;
+    }
+    // Group consecutive rows only, so the server's order (emergencies first) is kept intact.
+    const groups = [];
+    for (const r of queue) {
+      const key = r.is_emergency ? "\u0000emergency" : r.service_name;
+      if (!groups.length || groups[groups.length - 1].key !== key) {
+        groups.push({ key, emergency: !!r.is_emergency, title: r.service_name, rows: [] });
+      }
+      groups[groups.length - 1].rows.push(r);
+    }
+    box.replaceChildren(...groups.map((g) => {
+      const sec = el("div", `qgroup${g.emergency ? " emergency" : ""}`);
+      const h = sec.appendChild(el("h3", "", g.emergency ? "Экстренные / Emergency" : g.title || "—"));
+      h.appendChild(el("span", "count", String(g.rows.length)));
+      for (const r of g.rows) sec.appendChild(queueRow(r, elapsed));
+      return sec;
+    }));
+  }
+
+  function render() {
+    if (!state) return;
+    // age_seconds was true at generated_at; add the time since so ages keep moving offline.
+    const elapsed = Math.max(0, (serverNow() - parseTime(state.generated_at)) / 1000) || 0;
+    renderAlerts(state.alerts || []);
+    renderQueue(state.queue || [], elapsed);
+  }
+
+  function setStatus(text, isError) {
+    $("desk-status").textContent = text;
+    $("desk-status").classList.toggle("error", !!isError);
+  }
+
+  async function tick() {
+    try {
+      const res = await fetch("/desk/api/state", { cache: "no-store" });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const data = await res.json();
+      const gen = parseTime(data.generated_at);
+      skewMs = isNaN(gen) ? 0 : Date.now() - gen;
+      state = data;
+      setStatus(`обновлено ${new Date().toLocaleTimeString()}`, false);
+    } catch (e) {
+      setStatus(`нет связи с сервером (${e.message}), повторяем… / offline, retrying…`, true);
+    }
+    render();
+    // Chained timeout rather than setInterval: a slow server never gets overlapping polls.
+    setTimeout(tick, POLL_MS);
+  }
+
+  document.addEventListener("DOMContentLoaded", tick);
+})();
