@@ -52,10 +52,20 @@ def handle(client: ClientView, msg: Inbound, ctx: Context) -> Outcome:
     return Outcome(tuple(effects))
 
 
+# Switching a known client's language needs a real sentence, and never happens inside a question
+# list: a Russian client may well ask about an English song title.
+SWITCH_LETTERS = 20
+SWITCH_WORDS = 4
+
+
 def _language(client: ClientView, msg: Inbound) -> str:
-    letters = sum(ch.isalpha() for ch in msg.text[:200])
-    if client.first_contact or letters >= 12:
+    if client.first_contact:
         return detect_language(msg.text, msg.language_hint or client.language)
+    sample = msg.text[:300]
+    letters = sum(ch.isalpha() for ch in sample)
+    words = len([w for w in sample.split() if any(ch.isalpha() for ch in w)])
+    if client.step not in COLLECTING and letters >= SWITCH_LETTERS and words >= SWITCH_WORDS:
+        return detect_language(msg.text, client.language)
     return client.language
 
 

@@ -1,6 +1,5 @@
 """Triage: only a message that opens with an urgency word goes to the emergency path."""
 
-import time
 
 import pytest
 
@@ -133,9 +132,8 @@ def test_a_word_cut_by_the_look_ahead_is_not_read_as_a_trigger() -> None:
     assert is_emergency("🙏" * 197 + "сосна" + " текст" * 2_000) is False
 
 
-def test_long_input_is_fast() -> None:
-    text = "x" * 10_000
-    started = time.perf_counter()
-    for _ in range(200):
-        is_emergency(text)
-    assert time.perf_counter() - started < 1.0
+def test_long_input_is_handled() -> None:
+    # Speed belongs to bench/, not to timed assertions here; this only proves a long message is
+    # judged by its start.
+    assert is_emergency("срочно " + "x" * 10_000) is True
+    assert is_emergency("x" * 10_000 + " срочно") is False

@@ -1,0 +1,79 @@
+"""Bad input gets a clear answer and loses nothing; nothing crashes."""
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.e2e.chat_client import ChatClient
+
+ODD_MESSAGES = {
+    "empty": "",
+    "spaces": "   \n\t ",
+    "long": "Вопрос про работу. " * 527,  # ≈ 10,000 characters
+    "emoji": "🙏🙏🔮✨😭",
+    "binary": "\x00\x01\xff\ufffd\u202e\x7fPK\x03\x04",
+    "markup": "<script>alert(1)</script> *bold* _it_ [a](javascript:x)",
+}
+
+
+@pytest.mark.parametrize("name", ODD_MESSAGES)
+async def test_odd_messages_are_stored_and_answered(http: httpx.AsyncClient, app: FastAPI, name: str) -> None:
+    anna = ChatClient(http, app, "Анна")
+    text = ODD_MESSAGES[name]
+    await anna.say(text)
+    messages = (await http.get("/chat/api/messages", params={"client_key": anna.key})).json()["messages"]
+    assert messages[0]["direction"] == "in" and messages[0]["text"] == text
+    replies = [m for m in messages if m["direction"] == "out"]
+    assert replies and all(m["text"].strip() for m in replies)
+    assert len(replies[-1]["buttons"]) >= 5  # the menu: never a dead end
+
+
+async def test_odd_messages_inside_a_question_list(http: httpx.AsyncClient, app: FastAPI) -> None:
+    anna = ChatClient(http, app, "Анна")
+    await anna.ask("плановый расклад")
+    await anna.ask("да")
+    for text in ODD_MESSAGES.values():
+        reply = await anna.ask(text)
+        assert reply.strip()
+    assert "Вопросов: 3" in await anna.ask("готово")  # long, binary-looking and markup count
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"client_key": "k", "name": "A", "text": "hi"},  # no message_id
+        {"client_key": "bad key!", "name": "A", "text": "hi", "message_id": "1"},
+        {"client_key": "k", "name": "", "text": "hi", "message_id": "1"},
+        {"client_key": "k", "name": "A", "text": "x" * 20_001, "message_id": "1"},
+        {"client_key": "k", "name": "A", "text": 5, "message_id": "1"},
+        {"client_key": "k", "name": "A", "text": "hi", "message_id": "1", "payload": "p" * 65},
+    ],
+)
+async def test_malformed_posts_get_422_and_store_nothing(http: httpx.AsyncClient, body: dict) -> None:
+    response = await http.post("/chat/api/messages", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"]
+    state = (await http.get("/chat/api/messages", params={"client_key": "k"})).json()
+    assert state == {"messages": []}
+
+
+async def test_not_json_at_all_is_a_4xx(http: httpx.AsyncClient) -> None:
+    response = await http.post("/chat/api/messages", content=b"\xff\xfe not json",
+                               headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500
+
+
+async def test_unknown_button_payload_is_understood_as_text(http: httpx.AsyncClient, app: FastAPI) -> None:
+    anna = ChatClient(http, app, "Анна")
+    reply = await anna.ask("где мой расклад?", payload="forged:payload")
+    assert "открытых запросов у вас сейчас нет" in reply
+
+
+async def test_pages_health_and_metrics(http: httpx.AsyncClient, app: FastAPI) -> None:
+    assert (await http.get("/")).status_code == 200
+    assert "/desk" in (await http.get("/")).text
+    assert (await http.get("/desk")).status_code == 200
+    assert (await http.get("/static/chat.js")).status_code == 200
+    assert (await http.get("/healthz")).json() == {"status": "ok"}
+    assert (await http.get("/metrics")).status_code == 200
