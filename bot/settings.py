@@ -1,11 +1,11 @@
 """Settings from the environment or `.env` (names are the interface contract in PRODUCT.md)."""
 
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -87,6 +87,10 @@ def _route(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
     if not msg.payload and msg.kind is Kind.TEXT and is_emergency(msg.text):
         return greeting + _emergency(client, msg, ctx)
     seen = _recognise(msg)
+    if seen.intent is Intent.SERVICE and not msg.payload and _collecting(client):
+        # «Будет ли звонок?», «удобно созвониться в среду»: a format named inside an answer is
+        # part of the answer; switching formats here would drop it. Buttons still switch.
+        seen = Recognised(Intent.NONE)
     if seen.intent is Intent.SERVICE:
         service = ctx.catalogue.get(seen.service) or (
             ctx.catalogue.by_index(seen.menu_index) if seen.menu_index and client.step is not Step.TERMS else None
@@ -176,6 +180,13 @@ def _unrouted(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) 
 
 def _has_content(msg: Inbound) -> bool:
     return msg.kind is Kind.VOICE or (msg.kind is Kind.TEXT and any(ch.isalnum() for ch in msg.text))
+
+
+def _collecting(client: ClientView) -> bool:
+    """The client is answering what a step asked for (questions, a call wish, the situation)."""
+    if client.step is Step.SITUATION:
+        return _open_emergency(client) is not None
+    return client.step in COLLECTING
 
 
 def _open_emergency(client: ClientView) -> int | None:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flows.catalogue import Catalogue, Service
+from flows.catalogue import Catalogue, Intake, Service
 from flows.context import Context
 from flows.effects import Button, Say
 from flows.model import ClientView, Priority, RequestView, Stage
@@ -44,6 +44,12 @@ def request_eta(service: Service, request: RequestView, ctx: Context) -> Eta:
     return estimate(service, position, ctx.now, ctx.stats)
 
 
+def _eta_line(service: Service, eta: Eta) -> Say:
+    if service.intake is Intake.SITUATION and not eta.known:
+        return Say("eta-after-payment")  # unpaid: the 24 h clock has not started yet
+    return eta_text(eta)
+
+
 def status_line(client: ClientView, request: RequestView, ctx: Context) -> Say | None:
     service = ctx.catalogue.get(request.service)
     if service is None:
@@ -52,7 +58,7 @@ def status_line(client: ClientView, request: RequestView, ctx: Context) -> Say |
         "service": service.name(client.language),
         "stage": Say(f"stage-{request.stage.value}"),
         "number": request.id,
-        "eta": eta_text(request_eta(service, request, ctx)),
+        "eta": _eta_line(service, request_eta(service, request, ctx)),
     }
     if request.stage is Stage.IN_WORK or request.position is None:
         return Say("status-line-no-position", params)

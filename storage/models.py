@@ -218,6 +218,29 @@ class OutboxItem(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(128))
+    # What the platform reported after accepting the send (Twilio StatusCallback: delivered, read,
+    # failed, undelivered); None where the channel reports nothing.
+    delivery_status: Mapped[str | None] = mapped_column(String(32))
+
+
+class InboxUpdate(Base):
+    """A raw inbound update, stored before the webhook answers 2xx and processed afterwards.
+
+    Telegram re-sends anything not answered 2xx and blocks the chat behind it; Twilio never
+    re-sends after a 5xx: so the raw payload is made durable first (shared/RELIABILITY.md).
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("practitioner_id", "channel", "external_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class DeadLetter(Base):

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.client_state import load_client_view
 from storage.engine import make_engine, upgrade
@@ -153,7 +153,7 @@ async def test_client_view_carries_requests_terms_and_restriction(sessions, prac
 async def test_repositories_refuse_to_work_without_a_practitioner(sessions) -> None:
     for bad in (0, None, -1):
         with pytest.raises(ValueError):
-            async with UnitOfWork(sessions, bad) as uow:  # type: ignore[arg-type]
+            async with UnitOfWork(sessions, bad):  # type: ignore[arg-type]
                 pass
 
 
@@ -178,3 +178,21 @@ async def test_engine_creates_the_data_folder(tmp_path: Path) -> None:
     await upgrade(engine)
     await engine.dispose()
     assert target.exists()
+
+
+async def test_inbox_keeps_one_copy_per_update_and_hands_them_out_in_order(sessions, practitioner: int) -> None:
+    async with UnitOfWork(sessions, practitioner) as uow:
+        first = await uow.inbox.store(channel="telegram", external_id="100", payload="{}", now=NOW)
+        again = await uow.inbox.store(channel="telegram", external_id="100", payload="{}", now=NOW)
+        second = await uow.inbox.store(channel="telegram", external_id="101", payload="{}", now=NOW)
+        await uow.commit()
+    assert first is not None and again is None and second is not None
+    async with UnitOfWork(sessions, practitioner) as uow:
+        pending = await uow.inbox.pending("telegram")
+        assert [u.external_id for u in pending] == ["100", "101"]
+        await uow.inbox.processed(pending[0], NOW)
+        await uow.inbox.failed(pending[1], "boom")
+        await uow.commit()
+    async with UnitOfWork(sessions, practitioner) as uow:
+        left = await uow.inbox.pending("telegram")
+        assert [(u.external_id, u.attempts, u.last_error) for u in left] == [("101", 1, "boom")]
