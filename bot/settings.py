@@ -2,7 +2,7 @@
 
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -60,7 +60,10 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises on an unknown zone: better at start-up than in a reminder
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:  # better at start-up than in a reminder
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Moscow") from error
         return value
 
     @field_validator("database_url")

@@ -102,7 +102,7 @@
     const bottom = row.appendChild(el("div", "qrow-details small"));
     if (r.is_emergency) {
       const cd = countdown(r.deadline);
-      bottom.appendChild(el("span", `countdown${cd === "просрочено" ? " overdue" : ""}`, cd || "без срока"));
+      bottom.appendChild(el("span", `countdown${cd === "просрочено" ? " overdue" : ""}`, cd || "24 ч с момента оплаты"));
       bottom.appendChild(meta("", [r.service_name]));
     }
     bottom.append(
