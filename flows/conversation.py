@@ -6,10 +6,19 @@ reach the client through `handle`.
 
 from dataclasses import replace
 
-from flows import boundaries, intake
+from flows import boundaries, cancellation, emergency, intake
 from flows.catalogue import Intake
 from flows.context import Context
-from flows.effects import NEW, AddQuestion, Alert, Button, Effect, OpenRequest, Outcome, Say, SetStep, UpdateClient
+from flows.effects import (
+    AddQuestion,
+    Alert,
+    Button,
+    Effect,
+    Outcome,
+    Say,
+    SetStep,
+    UpdateClient,
+)
 from flows.intents import Intent, Recognised, detect_language, recognise
 from flows.model import OPEN_STAGES, ClientView, Inbound, Kind, Priority, Stage, Step
 from flows.replies import (
@@ -32,8 +41,13 @@ PAYLOAD_INTENTS = {
     DONE_PAYLOAD: Intent.DONE,
     ACCEPT_PAYLOAD: Intent.YES,
     DECLINE_PAYLOAD: Intent.NO,
+    cancellation.CONFIRM_PAYLOAD: Intent.YES,
+    cancellation.KEEP_PAYLOAD: Intent.NO,
 }
 COLLECTING = (Step.QUESTIONS, Step.ONE_QUESTION, Step.CALL_WISH)
+KEEP_WHILE_COLLECTING = (
+    Intent.DONE, Intent.CANCEL, Intent.MENU, Intent.GREETING, Intent.HUMAN, Intent.LINK_PROBLEM
+)
 
 
 def handle(client: ClientView, msg: Inbound, ctx: Context) -> Outcome:
@@ -44,10 +58,13 @@ def handle(client: ClientView, msg: Inbound, ctx: Context) -> Outcome:
         client = replace(client, language=language)
     if client.restricted:
         return Outcome((*effects, *boundaries.restricted(client)))
-    if boundaries.flooding(client, ctx):
+    first_emergency = is_emergency(msg.text) and emergency.open_emergency(client) is None
+    if boundaries.flooding(client, ctx) and not first_emergency:
         return Outcome((*effects, *boundaries.flood(client, msg)))
     effects += _route(client, msg, ctx)
-    if any(isinstance(e, (Say, Alert)) for e in effects):
+    alerted = any(isinstance(e, Alert) and e.kind == "emergency" for e in effects)
+    if not alerted and any(isinstance(e, (Say, Alert)) for e in effects):
+        # After an emergency alert, «she answers from Monday» would contradict «she is alerted».
         effects += boundaries.offhours_notice(client, ctx)
     return Outcome(tuple(effects))
 
@@ -81,29 +98,36 @@ def _recognise(msg: Inbound) -> Recognised:
 
 
 def _route(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
-    greeting: list[Effect] = []
+    prefix: list[Effect] = []
     if client.first_contact:
-        greeting = [Say("greeting-first", {"name": client.name})]
+        prefix = [Say("greeting-first", {"name": client.name})]
     if not msg.payload and msg.kind is Kind.TEXT and is_emergency(msg.text):
-        return greeting + _emergency(client, msg, ctx)
+        return prefix + emergency.emergency(client, msg, ctx)
     seen = _recognise(msg)
-    if seen.intent is Intent.SERVICE and not msg.payload and _collecting(client):
-        # «Будет ли звонок?», «удобно созвониться в среду»: a format named inside an answer is
-        # part of the answer; switching formats here would drop it. Buttons still switch.
-        seen = Recognised(Intent.NONE)
+    if _collecting(client) and not msg.payload and not msg.text.lstrip().startswith("/"):
+        # Inside a question list a message is a question: «Сколько ждать его возвращения?» is not
+        # a status request, «Будет ли звонок?» not a format. Buttons and /commands still work.
+        if seen.intent not in KEEP_WHILE_COLLECTING:
+            seen = Recognised(Intent.NONE)
+    if client.step is Step.CONFIRM_CANCEL:
+        if seen.intent in (Intent.YES, Intent.NO, Intent.CANCEL):
+            return cancellation.confirm(client, seen.intent is not Intent.NO, ctx)
+        # Anything else means «never mind»: a later «да» must not cancel anything.
+        prefix.append(SetStep(Step.IDLE))
+        client = replace(client, step=Step.IDLE)
     if seen.intent is Intent.SERVICE:
         service = ctx.catalogue.get(seen.service) or (
             ctx.catalogue.by_index(seen.menu_index) if seen.menu_index and client.step is not Step.TERMS else None
         )
         if service is not None and service.intake is Intake.SITUATION:
-            return greeting + _emergency(client, msg, ctx)
+            return prefix + emergency.describe(client, service)
         if service is not None:
-            return greeting + intake.choose(client, service, ctx)
+            return prefix + intake.choose(client, service, ctx)
     if client.first_contact and seen.intent in (Intent.NONE, Intent.GREETING, Intent.MENU, Intent.HELP):
         if seen.intent is Intent.NONE and msg.kind is Kind.TEXT and msg.text.strip():
             return [menu(ctx.catalogue, client.language, "greeting-first-with-text", name=client.name)]
         return [menu(ctx.catalogue, client.language, "greeting-first", name=client.name)]
-    return greeting + _answer(client, msg, seen, ctx)
+    return prefix + _answer(client, msg, seen, ctx)
 
 
 def _answer(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) -> list[Effect]:
@@ -124,12 +148,14 @@ def _answer(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) ->
         case Intent.DISCOUNT:
             return [Say("discount")]
         case Intent.LINK_PROBLEM:
-            target = next((r for r in client.requests if r.stage is Stage.DONE), None)
+            target = next((r for r in reversed(client.requests) if r.stage is Stage.DONE), None)
             return [
                 Alert("link_problem", excerpt=msg.text, request=target.id if target else None),
                 Say("link-problem-ack", {"name": client.name}, priority=Priority.URGENT),
             ]
-        case Intent.CANCEL if client.step is not Step.IDLE:
+        case Intent.CANCEL if client.step is Step.IDLE:
+            return cancellation.ask(client, msg, ctx)
+        case Intent.CANCEL if client.step is not Step.CONFIRM_CANCEL:
             return [SetStep(Step.IDLE), menu(ctx.catalogue, language, "step-cancelled")]
         case Intent.ADD_QUESTION if client.step not in COLLECTING:
             return intake.add_later(client, seen.rest, ctx)
@@ -151,9 +177,11 @@ def _in_step(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) -
             if not _has_content(msg):
                 return [Say("single-need-text")]
             return intake.single(client, msg, ctx)
-        case Step.SITUATION:
-            request = _open_emergency(client)
-            if request is not None and _has_content(msg):
+        case Step.SITUATION if _has_content(msg):
+            if emergency.awaiting_situation(client):
+                return emergency.emergency(client, msg, ctx)
+            request = emergency.open_emergency(client)
+            if request is not None:
                 return [AddQuestion(request, intake.question_text(msg)), Say("emergency-detail-added")]
     return _unrouted(client, msg, seen, ctx)
 
@@ -185,40 +213,5 @@ def _has_content(msg: Inbound) -> bool:
 def _collecting(client: ClientView) -> bool:
     """The client is answering what a step asked for (questions, a call wish, the situation)."""
     if client.step is Step.SITUATION:
-        return _open_emergency(client) is not None
+        return emergency.awaiting_situation(client) or emergency.open_emergency(client) is not None
     return client.step in COLLECTING
-
-
-def _open_emergency(client: ClientView) -> int | None:
-    return next(
-        (r.id for r in client.requests if r.service == "emergency" and r.stage in (Stage.DRAFT, *OPEN_STAGES)),
-        None,
-    )
-
-
-def _emergency(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
-    """Triage hit: alert the practitioner now, tell the client the 24 h rule and how to pay."""
-    service = ctx.catalogue.emergency()
-    key = service.key if service else "emergency"
-    text = intake.question_text(msg)
-    existing = _open_emergency(client)
-    if existing is not None:
-        return [
-            AddQuestion(existing, text),
-            SetStep(Step.SITUATION, key, existing),
-            Alert("emergency", excerpt=text, request=existing),
-            Say("emergency-again", {"name": client.name, "number": existing}, priority=Priority.URGENT),
-        ]
-    hours = int(service.promise_max_days * 24) if service else 24
-    return [
-        OpenRequest(key, Stage.SUBMITTED, emergency=True),
-        AddQuestion(NEW, text),
-        SetStep(Step.SITUATION, key, NEW),
-        Alert("emergency", excerpt=text, request=NEW),
-        Say(
-            "emergency-ack",
-            {"name": client.name, "hours": hours, "price": service.price if service else ""},
-            priority=Priority.URGENT,
-            buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),
-        ),
-    ]

@@ -7,7 +7,6 @@ from typing import Any
 from flows.model import Priority, Stage, Step
 
 
-
 class NewRequest:
     """Stands for the request an outcome opens, before storage has given it an id."""
 

@@ -16,8 +16,8 @@ from flows.effects import (
     SetStep,
 )
 from flows.model import EDITABLE_STAGES, ClientView, Inbound, Kind, Stage, Step
-from flows.replies import ACCEPT_PAYLOAD, DECLINE_PAYLOAD, DONE_PAYLOAD, eta_text, menu
 from flows.queue import estimate
+from flows.replies import ACCEPT_PAYLOAD, DECLINE_PAYLOAD, DONE_PAYLOAD, eta_text, menu
 
 INTAKE_STEP = {
     Intake.QUESTIONS: Step.QUESTIONS,

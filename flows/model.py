@@ -51,6 +51,7 @@ class Step(StrEnum):
     ONE_QUESTION = "one_question"  # waiting for the single question
     CALL_WISH = "call_wish"  # waiting for the preferred date/time of a call
     SITUATION = "situation"  # emergency: waiting for the situation
+    CONFIRM_CANCEL = "confirm_cancel"  # asked «cancel request N?»
 
 
 @dataclass(frozen=True)

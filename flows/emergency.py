@@ -1,0 +1,56 @@
+"""The emergency path: alert the practitioner at once, tell the client the 24 h rule (seed 000)."""
+
+from flows.catalogue import Service
+from flows.context import Context
+from flows.effects import NEW, AddQuestion, Alert, Button, Effect, OpenRequest, Say, SetStep
+from flows.intake import question_text
+from flows.model import OPEN_STAGES, ClientView, Inbound, Priority, Stage, Step
+from flows.replies import HUMAN_PAYLOAD, STATUS_PAYLOAD
+
+
+def open_emergency(client: ClientView) -> int | None:
+    return next(
+        (r.id for r in client.requests if r.service == "emergency" and r.stage in (Stage.DRAFT, *OPEN_STAGES)),
+        None,
+    )
+
+
+def awaiting_situation(client: ClientView) -> bool:
+    """Emergency chosen from the menu: the next message is the situation."""
+    return client.step is Step.SITUATION and client.step_request_id is None
+
+
+def describe(client: ClientView, service: Service) -> list[Effect]:
+    """Chosen by button or number: ask for the situation before alerting anyone, so the
+    practitioner's alert says what happened rather than «2»."""
+    existing = open_emergency(client)
+    if existing is not None:
+        return [SetStep(Step.SITUATION, service.key, existing), Say("emergency-detail-prompt", {"number": existing})]
+    return [SetStep(Step.SITUATION, service.key, None), Say("emergency-describe", {"name": client.name})]
+
+
+def emergency(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
+    service = ctx.catalogue.emergency()
+    key = service.key if service else "emergency"
+    text = question_text(msg)
+    existing = open_emergency(client)
+    if existing is not None:
+        return [
+            AddQuestion(existing, text),
+            SetStep(Step.SITUATION, key, existing),
+            Alert("emergency", excerpt=text, request=existing),
+            Say("emergency-again", {"name": client.name, "number": existing}, priority=Priority.URGENT),
+        ]
+    hours = int(service.promise_max_days * 24) if service else 24
+    return [
+        OpenRequest(key, Stage.SUBMITTED, emergency=True),
+        AddQuestion(NEW, text),
+        SetStep(Step.SITUATION, key, NEW),
+        Alert("emergency", excerpt=text, request=NEW),
+        Say(
+            "emergency-ack",
+            {"name": client.name, "hours": hours, "price": service.price if service else ""},
+            priority=Priority.URGENT,
+            buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),
+        ),
+    ]
