@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import make_url
+from twilio.http import AsyncHttpClient
 
 from bot.catalogue_file import load_catalogue
 from bot.delivery import Sender, WebSender
@@ -19,8 +20,12 @@ from bot.desk import Desk, Destination, utc_now
 from bot.metrics import Metrics
 from bot.relay import OutboxRelay
 from bot.settings import Settings
+from bot.telegram_app import TelegramChannel
 from bot.texts import Texts
+from bot.whatsapp_app import WhatsApp
 from handlers import desk_page, health, webchat
+from handlers import whatsapp as whatsapp_webhook
+from handlers.telegram import webhook as telegram_webhook
 from scheduler import build_scheduler
 from storage.engine import make_engine, session_factory, upgrade
 from storage.uow import ensure_practitioner
@@ -45,6 +50,7 @@ def build(
     clock: Callable[[], datetime] = utc_now,
     senders: Mapping[str, Sender] | None = None,
     run_background: bool = True,
+    twilio_http_client: AsyncHttpClient | None = None,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,7 +58,12 @@ def build(
         await upgrade(engine)
         sessions = session_factory(engine)
         practitioner_id = await ensure_practitioner(sessions, "default", settings.practitioner_name, clock())
-        relay = OutboxRelay(sessions, {"web": WebSender(), **(senders or {})}, clock)
+        telegram = TelegramChannel(settings) if settings.telegram_enabled else None
+        channel_senders: dict[str, Sender] = {"telegram": telegram.sender} if telegram else {}
+        whatsapp = WhatsApp.open(settings, sessions, clock, twilio_http_client) if settings.whatsapp_enabled else None
+        if whatsapp is not None:
+            channel_senders["whatsapp"] = whatsapp.sender
+        relay = OutboxRelay(sessions, {"web": WebSender(), **channel_senders, **(senders or {})}, clock)
         app.state.metrics = Metrics()
         app.state.relay = relay
         app.state.desk = Desk(
@@ -65,6 +76,12 @@ def build(
             clock=clock,
             on_enqueued=relay.wake,
         )
+        if telegram is not None:
+            app.state.telegram = telegram
+            await telegram.start(app.state.desk, run_background=run_background)
+        if whatsapp is not None:
+            app.state.whatsapp = whatsapp
+            whatsapp.start(app.state.desk, run_background=run_background)
         tasks: list[asyncio.Task[None]] = []
         scheduler = build_scheduler(relay)
         if run_background:
@@ -79,6 +96,10 @@ def build(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if telegram is not None:
+                await telegram.stop()
+            if whatsapp is not None:
+                await whatsapp.stop()
             await engine.dispose()
 
     app = FastAPI(title="priem", lifespan=lifespan)
@@ -87,6 +108,10 @@ def build(
     app.include_router(health.router)
     app.include_router(webchat.router)
     app.include_router(desk_page.router)
+    if settings.telegram_enabled and settings.telegram_mode == "webhook":
+        app.include_router(telegram_webhook.router)
+    if settings.whatsapp_enabled:
+        app.include_router(whatsapp_webhook.router)
     return app
 
 

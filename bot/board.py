@@ -44,4 +44,18 @@ async def desk_state(uow: UnitOfWork, catalogue: Catalogue, texts: Texts, now: d
                 "questions": questions,
             }
         )
-    return {"alerts": alerts, "queue": queue, "generated_at": now.isoformat()}
+    # What could not go out (or waits for the client's WhatsApp window): the practitioner's to act on.
+    undelivered = [
+        {
+            "id": item.id,
+            "client_name": name,
+            "channel": item.channel,
+            "state": item.state,
+            "delivery_status": item.delivery_status,
+            "error": item.last_error,
+            "text": item.text[:300],
+            "created_at": item.created_at.isoformat(),
+        }
+        for item, name in await uow.delivery.undelivered()
+    ]
+    return {"alerts": alerts, "queue": queue, "undelivered": undelivered, "generated_at": now.isoformat()}

@@ -32,7 +32,15 @@ class Uncertain:
     error: str
 
 
-Result = Delivered | RetryLater | Failed | Uncertain
+@dataclass(frozen=True)
+class OutsideWindow:
+    """WhatsApp refuses free-form text 24 h after the client last wrote (Twilio 63016). Not a
+    failure: the row waits, visible to the practitioner, until the client writes again."""
+
+    error: str
+
+
+Result = Delivered | RetryLater | Failed | Uncertain | OutsideWindow
 
 
 class Sender(Protocol):

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery import Delivered, Failed, Result, RetryLater, Sender, Uncertain
+from bot.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Sender, Uncertain
+from storage.delivery import WAITING_WINDOW
 from storage.uow import RelayUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ class OutboxRelay:
                 await uow.outbox.give_up(row, "failed", error)
             case Uncertain(error=error):
                 await uow.outbox.give_up(row, "uncertain", error)
+            case OutsideWindow(error=error):
+                await uow.outbox.give_up(row, WAITING_WINDOW, error)
 
     async def run(self, idle_seconds: float = 1.0) -> None:
         """Forever: drain, then sleep until woken by a new row or the idle tick."""

@@ -210,6 +210,7 @@ class OutboxItem(Base):
     buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     # pending → sending → sent | failed | uncertain (sent maybe: never re-sent blindly)
+    # | waiting_window (WhatsApp: outside the 24-hour window; pending again when the client writes)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.clients import ClientRepo
+from storage.delivery import DeliveryRepo
 from storage.inbox import InboxRepo
 from storage.messages import AlertRepo, MessageRepo
 from storage.models import DeadLetter, Practitioner
@@ -31,6 +32,7 @@ class UnitOfWork:
         self.alerts = AlertRepo(self.session, pid)
         self.outbox = OutboxRepo(self.session, pid)
         self.inbox = InboxRepo(self.session, pid)
+        self.delivery = DeliveryRepo(self.session, pid)
         return self
 
     async def __aexit__(

@@ -8,7 +8,9 @@ from fastapi import FastAPI
 
 from bot.settings import Settings
 from main import build
+from tests.e2e.whatsapp_client import twilio_api, wa_app, wa_http, wa_user  # noqa: F401 (WhatsApp fixtures)
 from tests.factories import FakeClock
+from tests.fakes.telegram_api import TelegramBotAPI
 
 CONTRACT = (
     "DATABASE_URL TELEGRAM_BOT_TOKEN TELEGRAM_API_SERVER TELEGRAM_MODE TELEGRAM_WEBHOOK_SECRET "
@@ -51,6 +53,15 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
         yield client
+
+
+@pytest.fixture
+async def telegram_api() -> AsyncIterator[TelegramBotAPI]:
+    """A Bot API double on a free local port; aiogram reaches it over real HTTP."""
+    api = TelegramBotAPI()
+    await api.start()
+    yield api
+    await api.stop()
 
 
 def pytest_report_header() -> str:

@@ -139,12 +139,45 @@
     }));
   }
 
+  // Why a message did not (surely) reach the client; the server's last_error says the detail.
+  const UNDELIVERED_LABELS = {
+    waiting_window: "Ждёт, пока клиент напишет (окно WhatsApp 24 ч)",
+    failed: "Не доставлено",
+    uncertain: "Возможно, доставлено — проверьте",
+    undelivered: "Не доставлено",
+  };
+
+  function renderUndelivered(rows) {
+    const box = $("undelivered");
+    $("undelivered-count").textContent = rows.length ? String(rows.length) : "";
+    if (!rows.length) {
+      box.replaceChildren(el("p", "empty", "Всё доставлено"));
+      return;
+    }
+    box.replaceChildren(...rows.map((r) => {
+      const card = el("article", "alert alert-other");
+      const head = card.appendChild(el("div", "alert-head"));
+      const reason = r.state === "sent" ? r.delivery_status : r.state;
+      head.append(
+        el("span", "badge", UNDELIVERED_LABELS[reason] || reason),
+        el("strong", "", r.client_name || "вам (оповещение)"),
+        meta("muted", [channelName(r.channel)]),
+      );
+      const when = head.appendChild(el("span", "when muted", ago(r.created_at)));
+      when.title = fullTime(r.created_at);
+      card.appendChild(el("div", "alert-text", r.text));
+      if (r.error) card.appendChild(el("div", "small muted", r.error));
+      return card;
+    }));
+  }
+
   function render() {
     if (!state) return;
     // age_seconds was true at generated_at; add the time since so ages keep moving offline.
     const elapsed = Math.max(0, (serverNow() - parseTime(state.generated_at)) / 1000) || 0;
     renderAlerts(state.alerts || []);
     renderQueue(state.queue || [], elapsed);
+    renderUndelivered(state.undelivered || []);
   }
 
   function setStatus(text, isError) {

@@ -1,0 +1,86 @@
+"""The Telegram channel's wiring: Bot, Dispatcher, sender, inbox worker, polling or webhook.
+
+main.build() creates it before the relay (which needs the sender) and starts it once the Desk
+exists (which the handlers need); it is on app.state.telegram for the webhook route.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import logging
+
+from aiogram import Dispatcher
+
+from bot.desk import Desk
+from bot.settings import Settings
+from bot.telegram_inbox import TelegramInbox
+from bot.telegram_polling import Poller
+from bot.telegram_sender import TelegramSender, make_bot
+from handlers.telegram import build_router
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/webhook/telegram"
+
+
+def webhook_secret(settings: Settings) -> str:
+    """TELEGRAM_WEBHOOK_SECRET, or one derived from the token when it is unset: never no secret,
+    since an unchecked webhook accepts updates from anyone (aiogram #1613). Derived, so every
+    process and restart agrees, and nobody without the token can compute it."""
+    if settings.telegram_webhook_secret is not None:
+        return settings.telegram_webhook_secret.get_secret_value()
+    assert settings.telegram_bot_token is not None
+    token = settings.telegram_bot_token.get_secret_value().encode()
+    return hmac.new(token, b"priem telegram webhook", hashlib.sha256).hexdigest()
+
+
+class TelegramChannel:
+    inbox: TelegramInbox  # set by start(): both need the Desk
+    poller: Poller
+
+    def __init__(self, settings: Settings) -> None:
+        if settings.telegram_bot_token is None:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        if settings.telegram_mode == "webhook" and not settings.public_base_url:
+            raise ValueError(
+                "TELEGRAM_MODE=webhook needs PUBLIC_BASE_URL (the URL Telegram calls)"
+            )
+        self.settings = settings
+        self.bot = make_bot(
+            settings.telegram_bot_token.get_secret_value(), settings.telegram_api_server
+        )
+        self.sender = TelegramSender(self.bot)
+        self.dispatcher = Dispatcher()
+        self.dispatcher.include_router(build_router())
+        self.secret = webhook_secret(settings)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, desk: Desk, *, run_background: bool = True) -> None:
+        self.dispatcher["desk"] = desk
+        self.inbox = TelegramInbox(desk.uow, desk.clock, self.dispatcher, self.bot)
+        allowed = self.dispatcher.resolve_used_update_types()
+        self.poller = Poller(self.bot, self.inbox, allowed)
+        if self.settings.telegram_mode == "webhook":
+            url = (self.settings.public_base_url or "").rstrip("/") + WEBHOOK_PATH
+            try:
+                await self.bot.set_webhook(
+                    url=url, secret_token=self.secret, allowed_updates=allowed
+                )
+            except Exception:
+                # The app will not start; its session must not outlive it.
+                await self.bot.session.close()
+                raise
+            log.info("Telegram webhook set to %s", url)
+        if run_background:
+            self._tasks.append(asyncio.create_task(self.inbox.run(), name="telegram-inbox"))
+            if self.settings.telegram_mode == "polling":
+                self._tasks.append(asyncio.create_task(self.poller.run(), name="telegram-polling"))
+
+    def authentic(self, header: str | None) -> bool:
+        return header is not None and hmac.compare_digest(header.encode(), self.secret.encode())
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.bot.session.close()

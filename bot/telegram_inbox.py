@@ -1,0 +1,131 @@
+"""Stored Telegram updates fed to the aiogram Dispatcher, one at a time, in arrival order.
+
+Both modes land here: the webhook stores an update before answering 200, the poller before
+confirming the offset. Only then does the Dispatcher see it, so a crash or a failing handler
+loses nothing, and Telegram never waits on our processing (shared/RELIABILITY.md).
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+# A processing failure is retried on the next passes; after this many the update is set aside
+# (processed, with last_error) so that it never blocks the updates behind it.
+MAX_ATTEMPTS = 5
+
+
+class TelegramInbox:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        clock: Callable[[], datetime],
+        dispatcher: Dispatcher,
+        bot: Bot,
+    ) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.bot = bot
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def store(self, updates: Sequence[tuple[int, str]]) -> int:
+        """Make raw updates durable in one commit; returns how many were new (repeats are not)."""
+        try:
+            async with self.uow() as uow:
+                new = 0
+                for update_id, payload in updates:
+                    stored = await uow.inbox.store(
+                        channel=CHANNEL,
+                        external_id=str(update_id),
+                        payload=payload,
+                        now=self.clock(),
+                    )
+                    new += stored is not None
+                await uow.commit()
+        except IntegrityError:
+            # A concurrent delivery of an update committed first: that one is stored; store
+            # the rest of a batch one by one so that none of them is lost with it.
+            if len(updates) == 1:
+                return 0
+            return sum([await self.store([update]) for update in updates])
+        if new:
+            self.wake()
+        return new
+
+    async def process_pending(self) -> int:
+        """Feed every stored update to the Dispatcher; returns how many were settled."""
+        async with self._lock:
+            settled = 0
+            while True:
+                async with self.uow() as uow:
+                    batch = [(u.id, u.payload) for u in await uow.inbox.pending(CHANNEL, limit=50)]
+                if not batch:
+                    return settled
+                for row_id, payload in batch:
+                    if not await self._process(row_id, payload):
+                        return settled  # keep the order: this one is tried again on the next pass
+                    settled += 1
+
+    async def _process(self, row_id: int, payload: str) -> bool:
+        try:
+            update = Update.model_validate_json(payload, context={"bot": self.bot})
+        except ValidationError as error:
+            # Authentic (it passed the secret or came from getUpdates) but unusable: set aside.
+            return await self._settle(
+                row_id, f"invalid update: {error.error_count()} errors", final=True
+            )
+        try:
+            await self.dispatcher.feed_update(self.bot, update)
+        except Exception as error:  # a handler or the database failed; the row records it
+            log.warning(
+                "telegram update row %s failed: %s", row_id, type(error).__name__, exc_info=True
+            )
+            return await self._settle(row_id, f"{type(error).__name__}: {error}", final=False)
+        return await self._settle(row_id, None, final=True)
+
+    async def _settle(self, row_id: int, error: str | None, *, final: bool) -> bool:
+        """Record the outcome; True when the row is done with (processed or dead-lettered)."""
+        async with self.uow() as uow:
+            row = await uow.inbox.get(row_id)
+            if row is None:
+                return True
+            done = final
+            if error is not None:
+                await uow.inbox.failed(row, error)
+                done = final or row.attempts >= MAX_ATTEMPTS
+                if done:
+                    log.error(
+                        "telegram update row %s set aside after %s attempts", row_id, row.attempts
+                    )
+            if done:
+                await uow.inbox.processed(row, self.clock())
+            await uow.commit()
+        return done
+
+    async def run(self, idle_seconds: float = 1.0) -> None:
+        """Forever: process, then sleep until woken by a stored update or the idle tick."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.process_pending()
+            except Exception:  # the database may be briefly unavailable; try again next tick
+                log.exception("telegram inbox pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
+            except TimeoutError:
+                pass

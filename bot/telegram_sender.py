@@ -1,0 +1,113 @@
+"""Outbox rows to Telegram through the real aiogram Bot, with errors mapped to relay results."""
+
+import logging
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.delivery import Delivered, Failed, Result, RetryLater, Uncertain
+from storage.models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+CALLBACK_DATA_LIMIT = 64  # bytes, Bot API InlineKeyboardButton.callback_data
+
+
+class BotSession(AiohttpSession):
+    """aiogram's session, minus its 250 ms pause on close where there is no TLS to wind down.
+
+    The pause exists for TLS connections (aiohttp's graceful-shutdown advice); a local Bot API
+    server over plain http — and the test double — has none.
+    """
+
+    async def close(self) -> None:
+        if urlsplit(self.api.base).scheme == "https":
+            await super().close()
+        elif self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+def make_bot(token: str, api_server: str, timeout: float = 30.0) -> Bot:
+    session = BotSession(api=TelegramAPIServer.from_base(api_server), timeout=timeout)
+    # No parse_mode: client text inside our messages can never break entities (aiogram #197).
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=None))
+
+
+def keyboard(buttons: Sequence[dict[str, str]] | None) -> InlineKeyboardMarkup | None:
+    """One button per row: menu labels are long. Free text works everywhere, so a button
+    whose payload Telegram cannot carry is left out rather than failing the whole message."""
+    rows = []
+    for button in buttons or ():
+        if len(button["payload"].encode()) > CALLBACK_DATA_LIMIT:
+            log.warning("button payload over %d bytes left out", CALLBACK_DATA_LIMIT)
+            continue
+        rows.append([InlineKeyboardButton(text=button["label"], callback_data=button["payload"])])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def _never_connected(error: TelegramNetworkError) -> bool:
+    """True when the request cannot have reached the Bot API: refused, DNS, connect timeout."""
+    return isinstance(
+        error.__cause__, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+    )
+
+
+class TelegramSender:
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, item: OutboxItem) -> Result:
+        try:
+            chat_id = int(item.destination)
+        except ValueError:
+            return Failed(error="destination is not a Telegram chat id")
+        try:
+            sent = await self.bot.send_message(
+                chat_id=chat_id, text=item.text, reply_markup=keyboard(item.buttons)
+            )
+        except TelegramRetryAfter as error:
+            return RetryLater(error=self._describe(error), after_seconds=float(error.retry_after))
+        except (
+            TelegramForbiddenError,
+            TelegramBadRequest,
+            TelegramMigrateToChat,
+            TelegramEntityTooLarge,
+        ) as error:
+            # Blocked by the user, chat not found, text too long: the same request fails again.
+            return Failed(error=self._describe(error))
+        except TelegramServerError as error:
+            return RetryLater(error=self._describe(error))
+        except TelegramNetworkError as error:
+            if _never_connected(error):
+                return RetryLater(error=self._describe(error))
+            # Written but unanswered: sendMessage has no idempotency key, so a resend may
+            # duplicate (python-telegram-bot #1045). Leave it for a human to judge.
+            return Uncertain(error=self._describe(error))
+        except ClientDecodeError as error:
+            # Something other than the Bot API answered (a proxy's error page): sent? Unknown.
+            return Uncertain(error=self._describe(error))
+        except TelegramAPIError as error:
+            # 401/404/409 and the like: configuration, fixed by the operator; the row waits.
+            return RetryLater(error=self._describe(error))
+        return Delivered(external_id=f"{sent.chat.id}:{sent.message_id}")
+
+    def _describe(self, error: Exception) -> str:
+        # The token is part of every Bot API URL; keep it out of stored errors and logs.
+        return f"{type(error).__name__}: {error}".replace(self.bot.token, "<token>")

@@ -1,0 +1,48 @@
+"""POST /webhook/telegram: verify, store, answer 200; the inbox worker does the rest.
+
+Not aiogram's SimpleRequestHandler: it answers 200 before processing and lets everything in
+when no secret is set (aiogram #1024, #1613; shared/RELIABILITY.md).
+"""
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+
+from bot.telegram_app import WEBHOOK_PATH, TelegramChannel
+
+router = APIRouter(tags=["telegram"])
+
+
+def get_telegram(request: Request) -> TelegramChannel:
+    return request.app.state.telegram
+
+
+TelegramDep = Annotated[TelegramChannel, Depends(get_telegram)]
+
+
+def update_id_of(body: bytes) -> tuple[int, str]:
+    """The update's id and its text, or ValueError for anything that is no Telegram update."""
+    text = body.decode()
+    data: Any = json.loads(text)
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        raise ValueError("no integer update_id")
+    return update_id, text
+
+
+@router.post(WEBHOOK_PATH, status_code=200, response_class=Response)
+async def telegram_webhook(
+    request: Request,
+    telegram: TelegramDep,
+    secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")] = None,
+) -> Response:
+    if not telegram.authentic(secret):
+        raise HTTPException(status_code=403)
+    try:
+        update_id, payload = update_id_of(await request.body())
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise HTTPException(status_code=400, detail="not a Telegram update") from error
+    # A repeat (Telegram retrying) is stored once and still answered 200, or it comes again.
+    await telegram.inbox.store([(update_id, payload)])
+    return Response(status_code=200)
