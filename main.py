@@ -73,6 +73,7 @@ def build(
             texts=Texts(ROOT / "locales"),
             timezone=settings.timezone,
             practitioner_destinations=practitioner_destinations(settings),
+            desk_url=f"{(settings.public_base_url or f'http://{settings.host}:{settings.port}').rstrip('/')}/desk",
             clock=clock,
             on_enqueued=relay.wake,
         )

@@ -68,6 +68,7 @@ class Desk:
         texts: Texts,
         timezone: str,
         practitioner_destinations: tuple[Destination, ...] = (),
+        desk_url: str | None = None,
         clock: Clock = utc_now,
         on_enqueued: Callable[[], None] = lambda: None,
     ) -> None:
@@ -77,6 +78,7 @@ class Desk:
         self.texts = texts
         self.timezone = timezone
         self.practitioner_destinations = practitioner_destinations
+        self.desk_url = desk_url
         self.clock = clock
         self.on_enqueued = on_enqueued
 
@@ -215,6 +217,10 @@ class Desk:
             "kind": alert.kind,
         }
         text = self.texts.text(text_id, params, "ru", self.timezone)
+        if self.desk_url:
+            # One tap from the alert to the request on her page (Telegram and WhatsApp link URLs).
+            anchor = f"#request-{request_id}" if request_id else ""
+            text += "\n" + self.texts.text("alert-open", {"url": self.desk_url + anchor}, "ru", self.timezone)
         for destination in self.practitioner_destinations:
             await uow.outbox.enqueue(
                 channel=destination.channel,

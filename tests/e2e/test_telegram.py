@@ -2,6 +2,7 @@
 updates arriving by webhook (POSTed as Telegram would) or by getUpdates."""
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -130,6 +131,8 @@ async def test_the_foundation_journey(
         "ЭКСТРЕННО" in alert["text"] and "Борис" in alert["text"] and "telegram" in alert["text"]
     )
     assert "помогите" in alert["text"]
+    # One tap from the alert to the request on her page.
+    assert re.search(r"/desk#request-\d+", alert["text"])
 
     status = await anna.ask("где мой расклад?")
     assert "Место в очереди: 1" in status and "Плановый расклад" in status

@@ -93,6 +93,9 @@
 
   function queueRow(r, elapsed) {
     const row = el("div", `qrow${r.is_emergency ? " emergency" : ""}`);
+    // An alert's link ends in #request-N: that row is the one she came for.
+    row.id = `request-${r.request_id}`;
+    if (location.hash === `#${row.id}`) row.classList.add("target");
     const top = row.appendChild(el("div", "qrow-top"));
     if (!r.is_emergency) top.appendChild(el("span", "pos", `#${r.position}`));
     top.append(
