@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Sender, Uncertain
+from bot.wakeup import Wakeup
 from storage.delivery import WAITING_WINDOW
 from storage.uow import RelayUnitOfWork
 
@@ -36,10 +37,10 @@ class OutboxRelay:
         self.senders = senders
         self.clock = clock
         self.batch = batch
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._wakeup.wake()
 
     async def drain(self) -> int:
         """Send everything due now; returns how many rows were attempted."""
@@ -88,13 +89,4 @@ class OutboxRelay:
 
     async def run(self, idle_seconds: float = 1.0) -> None:
         """Forever: drain, then sleep until woken by a new row or the idle tick."""
-        while True:
-            try:
-                await self.drain()
-            except Exception:  # the database may be briefly unavailable; try again next tick
-                log.exception("outbox drain failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        await self._wakeup.loop(self.drain, "outbox drain", idle_seconds)

@@ -15,6 +15,7 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from bot.wakeup import Wakeup
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,11 @@ class TelegramInbox:
         self.clock = clock
         self.dispatcher = dispatcher
         self.bot = bot
-        self._wake = asyncio.Event()
+        self._wakeup = Wakeup()
         self._lock = asyncio.Lock()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._wakeup.wake()
 
     async def store(self, updates: Sequence[tuple[int, str]]) -> int:
         """Make raw updates durable in one commit; returns how many were new (repeats are not)."""
@@ -119,13 +120,4 @@ class TelegramInbox:
 
     async def run(self, idle_seconds: float = 1.0) -> None:
         """Forever: process, then sleep until woken by a stored update or the idle tick."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.process_pending()
-            except Exception:  # the database may be briefly unavailable; try again next tick
-                log.exception("telegram inbox pass failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=idle_seconds)
-            except TimeoutError:
-                pass
+        await self._wakeup.loop(self.process_pending, "telegram inbox", idle_seconds)
