@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -80,6 +81,12 @@ class Client(Base):
     offhours_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # How the practitioner may name the client in commands besides the number: @username, phone.
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
+    # Flagged (e.g. flips payment confirm/cancel): taken off auto-processing until she clears it.
+    flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    flag_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Identity(Base):
@@ -123,6 +130,8 @@ class Request(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     result_link: Mapped[str | None] = mapped_column(Text)
+    # The last queue position pushed to the client: updates go out only when it changed.
+    notified_position: Mapped[int | None] = mapped_column(Integer)
 
 
 class Question(Base):
@@ -255,3 +264,94 @@ class DeadLetter(Base):
     payload: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PractitionerAccount(Base):
+    """Who may run practitioner commands: checked on every command, never cached at start-up."""
+
+    __tablename__ = "practitioner_accounts"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CommandLog(Base):
+    """Every practitioner command, and every attempt by someone who is not her."""
+
+    __tablename__ = "command_log"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Booking(Base):
+    """A call slot held by a request. Only one `booked` row per start time: the database, not a
+    check-then-insert, decides a race for the same slot."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index(
+            "uq_bookings_active_slot",
+            "practitioner_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("state = 'booked'"),
+            postgresql_where=text("state = 'booked'"),
+        ),
+        Index("ix_bookings_request", "request_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    minutes: Mapped[int] = mapped_column(Integer)
+    # booked → released (moved or cancelled) | held | no_show
+    state: Mapped[str] = mapped_column(String(16), default="booked")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Pause(Base):
+    """A holiday or break (`/pause`): ETAs grow by it; clients in the queue are told once."""
+
+    __tablename__ = "pauses"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None: until /resume
+    note: Mapped[str] = mapped_column(Text, default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ScheduledJob(Base):
+    """Something due at a time (a reminder, a deadline warning, a no-show check).
+
+    The key makes scheduling idempotent; a job is claimed atomically (pending → claimed with a
+    lease) so two scheduler processes never run the same one.
+    """
+
+    __tablename__ = "scheduled_jobs"
+    __table_args__ = (Index("ix_scheduled_jobs_due", "state", "due_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # pending → claimed → done | cancelled
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
