@@ -2,6 +2,8 @@
 
 Flows return ids and params, never strings; rendering happens here, per client language and
 time zone. Catalogs are compiled from .po in memory at start-up, so no build step is needed.
+Each language directory may hold several .po files (priem.po for the client conversation, one per
+area besides); they are merged into one catalog, and an id defined twice is a start-up error.
 """
 
 import io
@@ -35,9 +37,22 @@ class Texts:
     def __init__(self, locales: Path) -> None:
         self._catalogs: dict[str, GNUTranslations] = {}
         for language in LANGUAGES:
-            path = locales / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-            with path.open("rb") as po:
-                catalog = read_po(po, locale=language, domain=DOMAIN)
+            paths = sorted((locales / language / "LC_MESSAGES").glob("*.po"))
+            if not paths:
+                raise FileNotFoundError(f"no .po catalogs for {language!r} under {locales}")
+            catalog = None
+            for path in paths:
+                with path.open("rb") as po:
+                    part = read_po(po, locale=language, domain=DOMAIN)
+                if catalog is None:
+                    catalog = part
+                    continue
+                for message in part:
+                    if not message.id:
+                        continue
+                    if message.id in catalog:
+                        raise ValueError(f"text {message.id!r} is defined twice ({path.name})")
+                    catalog[message.id] = message
             buffer = io.BytesIO()
             write_mo(buffer, catalog)
             buffer.seek(0)

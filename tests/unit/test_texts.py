@@ -23,7 +23,7 @@ from tests.factories import ROOT, WORKING_TIME, client, context, inbound
 
 TEXTS = Texts(ROOT / "locales")
 LANGUAGES = ("ru", "en")
-FLOWS = sorted((ROOT / "flows").glob("*.py"))
+FLOWS = sorted((ROOT / "flows").rglob("*.py"))
 
 
 # --- reading the ids out of flows/*.py ------------------------------------------------------
