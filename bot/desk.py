@@ -187,7 +187,13 @@ class Desk:
         text = self.texts.text(say.text_id, params, client.language, client.timezone)
         buttons = [{"label": self.texts.button(b, client.language), "payload": b.payload} for b in say.buttons] or None
         message = await uow.messages.add(
-            client_id=client.id, direction="out", channel=inbound.channel, kind="text", text=text, buttons=buttons, now=now
+            client_id=client.id,
+            direction="out",
+            channel=inbound.channel,
+            kind="text",
+            text=text,
+            buttons=buttons,
+            now=now,
         )
         await uow.outbox.enqueue(
             channel=inbound.channel,

@@ -19,7 +19,10 @@ def ask(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
             Say(
                 "cancel-confirm",
                 {"number": target.id, "service": service.name(client.language) if service else target.service},
-                buttons=(Button(CONFIRM_PAYLOAD, text_id="button-cancel-yes"), Button(KEEP_PAYLOAD, text_id="button-cancel-no")),
+                buttons=(
+                    Button(CONFIRM_PAYLOAD, text_id="button-cancel-yes"),
+                    Button(KEEP_PAYLOAD, text_id="button-cancel-no"),
+                ),
             ),
         ]
     if any(r.stage in (Stage.QUEUED, Stage.IN_WORK) for r in client.requests):

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from storage.models import Client, Identity, Restriction, TermsAcceptance
+from storage.models import Client, Identity, Message, Restriction, TermsAcceptance
 from storage.scoped import Scoped
 
 
@@ -51,6 +51,25 @@ class ClientRepo(Scoped):
             .order_by(Identity.id)
         )
         return list(rows)
+
+    async def reply_route(self, client_id: int) -> tuple[str, str] | None:
+        """Where a message to the client goes: the channel they last wrote from, else the first
+        identity they have. None for a client with no identity left (erased)."""
+        last = await self.session.scalar(
+            select(Message.channel)
+            .where(
+                Message.practitioner_id == self.pid,
+                Message.client_id == client_id,
+                Message.direction == "in",
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        identities = await self.identities(client_id)
+        for identity in identities:
+            if identity.channel == last:
+                return identity.channel, identity.address
+        return (identities[0].channel, identities[0].address) if identities else None
 
     async def accepted_terms(self, client_id: int) -> frozenset[str]:
         rows = await self.session.scalars(

@@ -42,6 +42,11 @@ class OutboxRepo(Scoped):
         return item
 
 
+    async def has_key(self, key: str) -> bool:
+        found = await self.session.scalar(select(OutboxItem.id).where(OutboxItem.idempotency_key == key))
+        return found is not None
+
+
 class OutboxRelayStore:
     """The relay's side. It serves every practitioner, so it is not scoped to one."""
 
