@@ -4,27 +4,38 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import make_url
 from twilio.http import AsyncHttpClient
 
+from bot import redact
 from bot.catalogue_file import load_catalogue
 from bot.delivery import Sender, WebSender
 from bot.desk import Desk, Destination, utc_now
+from bot.linking import link_secret
 from bot.metrics import Metrics
+from bot.payments import Destination as PayTo
+from bot.payments import open_payments
+from bot.practice import Practice
+from bot.pushes import Pushes
+from bot.ratelimit import ChannelRate, RateLimits
+from bot.redis import close_redis, open_redis
 from bot.relay import OutboxRelay
 from bot.settings import Settings
 from bot.telegram_app import TelegramChannel
 from bot.texts import Texts
 from bot.whatsapp_app import WhatsApp
-from handlers import desk_page, health, webchat
+from handlers import dashboard, health, webchat
+from handlers import payments as payment_routes
 from handlers import whatsapp as whatsapp_webhook
+from handlers.limits import BODY_ERRORS, BodyLimit, validation_error
 from handlers.telegram import webhook as telegram_webhook
 from scheduler import build_scheduler
 from storage.engine import make_engine, session_factory, upgrade
@@ -44,6 +55,24 @@ def practitioner_destinations(settings: Settings) -> tuple[Destination, ...]:
     return tuple(found)
 
 
+def practitioner_accounts(settings: Settings) -> list[tuple[str, str]]:
+    """Her accounts as the channels address them: a Telegram private chat id, `whatsapp:+digits`."""
+    accounts = [("telegram", str(i)) for i in settings.practitioner_telegram_ids]
+    for number in settings.practitioner_whatsapp_numbers:
+        digits = "".join(ch for ch in number if ch.isdigit())
+        if digits:
+            accounts.append(("whatsapp", f"whatsapp:+{digits}"))
+    return accounts
+
+
+def send_rates(settings: Settings) -> RateLimits:
+    rates = {
+        "telegram": ChannelRate(settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second),
+        "whatsapp": ChannelRate(settings.twilio_mps),
+    }
+    return RateLimits(rates, settings.redis_url)
+
+
 def build(
     settings: Settings,
     *,
@@ -55,6 +84,7 @@ def build(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
+        app.state.redis = await open_redis(settings)  # None without REDIS_URL (one process)
         await upgrade(engine)
         sessions = session_factory(engine)
         practitioner_id = await ensure_practitioner(sessions, "default", settings.practitioner_name, clock())
@@ -63,28 +93,76 @@ def build(
         whatsapp = WhatsApp.open(settings, sessions, clock, twilio_http_client) if settings.whatsapp_enabled else None
         if whatsapp is not None:
             channel_senders["whatsapp"] = whatsapp.sender
-        relay = OutboxRelay(sessions, {"web": WebSender(), **channel_senders, **(senders or {})}, clock)
+        relay = OutboxRelay(
+            sessions, {"web": WebSender(), **channel_senders, **(senders or {})}, clock, limits=send_rates(settings)
+        )
         app.state.metrics = Metrics()
         app.state.relay = relay
+        catalogue = load_catalogue(settings.catalogue_path, settings.timezone)
+        texts = Texts(ROOT / "locales")
+        practice = Practice(
+            sessions=sessions,
+            practitioner_id=practitioner_id,
+            catalogue=catalogue,
+            texts=texts,
+            timezone=settings.timezone,
+            language=settings.practitioner_language,
+            clock=clock,
+            on_enqueued=relay.wake,
+        )
+        await practice.set_accounts(practitioner_accounts(settings))
+        app.state.practice = practice
+        payments = open_payments(
+            settings,
+            sessions=sessions,
+            practitioner_id=practitioner_id,
+            catalogue=catalogue,
+            texts=texts,
+            practice=practice,
+            clock=clock,
+            destinations=[PayTo(d.channel, d.address) for d in practitioner_destinations(settings)],
+            on_enqueued=relay.wake,
+        )
+        practice.payments = app.state.payments = payments
         app.state.desk = Desk(
             sessions=sessions,
             practitioner_id=practitioner_id,
-            catalogue=load_catalogue(settings.catalogue_path, settings.timezone),
-            texts=Texts(ROOT / "locales"),
+            catalogue=catalogue,
+            texts=texts,
             timezone=settings.timezone,
             practitioner_destinations=practitioner_destinations(settings),
             desk_url=f"{(settings.public_base_url or f'http://{settings.host}:{settings.port}').rstrip('/')}/desk",
             clock=clock,
             on_enqueued=relay.wake,
+            practice=practice,
+            payments=payments,
+            link_secret=link_secret(settings),
         )
         if telegram is not None:
             app.state.telegram = telegram
-            await telegram.start(app.state.desk, run_background=run_background)
+            await telegram.start(app.state.desk, run_background=run_background, payments=payments)
         if whatsapp is not None:
             app.state.whatsapp = whatsapp
             whatsapp.start(app.state.desk, run_background=run_background)
         tasks: list[asyncio.Task[None]] = []
-        scheduler = build_scheduler(relay)
+        pushes = Pushes(
+            sessions=sessions,
+            practitioner_id=practitioner_id,
+            catalogue=catalogue,
+            texts=texts,
+            timezone=settings.timezone,
+            clock=clock,
+            practitioner_destinations=practitioner_destinations(settings),
+            language=settings.practitioner_language,
+            queue_updates_per_day=settings.queue_updates_per_day,
+            nudge_after=timedelta(hours=settings.nudge_after_hours),
+            digest_hour=settings.digest_hour,
+            on_enqueued=relay.wake,
+        )
+        app.state.pushes = pushes
+        scheduler = build_scheduler(relay, pushes=pushes)
+        # /done, /paid, /next move the queue: positions are pushed now, not at the next tick.
+        practice.on_queue_changed = pushes.wake
         if run_background:
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
             scheduler.start()
@@ -101,18 +179,26 @@ def build(
                 await telegram.stop()
             if whatsapp is not None:
                 await whatsapp.stop()
+            await relay.limits.close()
+            if payments is not None:
+                await payments.close()
+            await close_redis(app.state.redis)
             await engine.dispose()
 
-    app = FastAPI(title="priem", lifespan=lifespan)
+    app = FastAPI(title="priem", lifespan=lifespan, responses=BODY_ERRORS)
+    app.add_middleware(BodyLimit)  # a clear 413 before any handler reads a huge body
+    app.add_exception_handler(RequestValidationError, validation_error)  # a 422 that always renders
     app.state.templates = Jinja2Templates(directory=ROOT / "web" / "templates")
     app.mount("/static", StaticFiles(directory=ROOT / "web" / "static"), name="static")
     app.include_router(health.router)
     app.include_router(webchat.router)
-    app.include_router(desk_page.router)
+    dashboard.install(app, settings, clock)  # login, sessions, the /desk pages
     if settings.telegram_enabled and settings.telegram_mode == "webhook":
         app.include_router(telegram_webhook.router)
     if settings.whatsapp_enabled:
         app.include_router(whatsapp_webhook.router)
+    if settings.stripe_enabled:
+        app.include_router(payment_routes.router)
     return app
 
 
@@ -128,12 +214,26 @@ def announce(settings: Settings) -> None:
     )
 
 
+def build_from_env() -> FastAPI:
+    """For several workers: `uvicorn main:build_from_env --factory --workers N` (README)."""
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact.install(settings)
+    return build(settings)
+
+
 def main() -> None:
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs full URLs at INFO, and a Bot API URL carries the token (shared/RELIABILITY.md).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    uvicorn.run(build(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    # No secret, message text or phone number in the logs, whatever LOG_LEVEL (bot/redact.py).
+    redact.install(settings)
+    uvicorn.run(
+        build(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through the root handlers, and their filter
+    )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,24 @@
 """Timed jobs. The truth of what is due lives in the database (outbox rows with a
-next_attempt_at); the jobs only tick, so a restart or a second process loses or doubles nothing.
+next_attempt_at; bookings, deadlines, question lists for the pushes); the jobs only tick, so a
+restart or a second process loses or doubles nothing (bot/pushes.py: every push is once-only).
 """
+
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.pushes import Pushes
 from bot.relay import OutboxRelay
 
+PUSHES_JOB = "pushes-sweep"
 
-def build_scheduler(relay: OutboxRelay, outbox_tick_seconds: float = 5.0) -> AsyncIOScheduler:
+
+def build_scheduler(
+    relay: OutboxRelay,
+    outbox_tick_seconds: float = 5.0,
+    pushes: Pushes | None = None,
+    pushes_tick_seconds: float = 30.0,
+) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     # The relay wakes itself on every new row; the tick catches rows whose retry time came due.
     scheduler.add_job(
@@ -18,4 +29,22 @@ def build_scheduler(relay: OutboxRelay, outbox_tick_seconds: float = 5.0) -> Asy
         max_instances=1,
         coalesce=True,
     )
+    if pushes is not None:
+        scheduler.add_job(
+            pushes.sweep,
+            "interval",
+            seconds=pushes_tick_seconds,
+            id=PUSHES_JOB,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),  # a restart catches up at once
+        )
+        pushes.on_wake = lambda: _run_soon(scheduler, PUSHES_JOB)
     return scheduler
+
+
+def _run_soon(scheduler: AsyncIOScheduler, job_id: str) -> None:
+    """Bring the job's next run forward to now (a run in progress is not doubled:
+    max_instances=1; the interval then continues from this run)."""
+    if scheduler.running and (job := scheduler.get_job(job_id)) is not None:
+        job.modify(next_run_time=datetime.now(UTC))

@@ -5,14 +5,19 @@ its effects — new state, history rows, alerts and outbox rows — in the same 
 """
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import linking
+from bot.payments import Payments
+from bot.practice import CommandInput, Practice
 from bot.texts import Texts
+from flows.calls import bookable, free
 from flows.catalogue import Catalogue
 from flows.context import Context
 from flows.conversation import handle
@@ -20,7 +25,9 @@ from flows.effects import (
     AcceptTerms,
     AddQuestion,
     Alert,
+    BookSlot,
     ChangeStage,
+    Flag,
     MarkNoticed,
     NewRequest,
     OpenRequest,
@@ -31,7 +38,10 @@ from flows.effects import (
     UpdateClient,
 )
 from flows.intents import detect_language
-from flows.model import Inbound, QueueStats
+from flows.linking import decide as decide_linking
+from flows.model import Channel, Inbound, QueueStats, Stage
+from flows.practice.parse import looks_like_practitioner_command
+from flows.zones import phone_zone
 from storage.client_state import load_client_view
 from storage.models import Client
 from storage.uow import UnitOfWork
@@ -71,6 +81,9 @@ class Desk:
         desk_url: str | None = None,
         clock: Clock = utc_now,
         on_enqueued: Callable[[], None] = lambda: None,
+        practice: Practice | None = None,
+        payments: Payments | None = None,
+        link_secret: bytes | None = None,
     ) -> None:
         self.sessions = sessions
         self.practitioner_id = practitioner_id
@@ -81,11 +94,16 @@ class Desk:
         self.desk_url = desk_url
         self.clock = clock
         self.on_enqueued = on_enqueued
+        self.practice = practice
+        self.payments = payments  # invoices or payment links once a booking is submitted
+        self.link_secret = link_secret or secrets.token_bytes(32)  # signs link codes (flows/linking.py)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.practitioner_id)
 
     async def handle(self, inbound: Inbound) -> Handled:
+        if self.practice is not None and await self._practitioner(inbound):
+            return Handled(duplicate=False)
         now = self.clock()
         try:
             async with self.uow() as uow:
@@ -100,14 +118,32 @@ class Desk:
         self.on_enqueued()
         return handled
 
+    async def _practitioner(self, inbound: Inbound) -> bool:
+        """Her own accounts reach her commands, never the client conversation; anyone else who
+        types one of her commands is logged and gets the client experience."""
+        assert self.practice is not None
+        # A tapped button under her /queue carries the command itself (e.g. "/queue 2").
+        text = inbound.payload if (inbound.payload or "").startswith("/") else inbound.text
+        if await self.practice.is_practitioner(inbound.channel, inbound.sender_ref):
+            await self.practice.run(CommandInput(channel=inbound.channel, address=inbound.sender_ref, text=text))
+            return True
+        if looks_like_practitioner_command(text):
+            await self.practice.log_refused(inbound.channel, inbound.sender_ref, text)
+        return False
+
     async def _run(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Handled:
         client = await uow.clients.find_by_identity(inbound.channel, inbound.sender_ref)
+        if client is None and inbound.channel == Channel.WHATSAPP:
+            # A number someone shared on Telegram: the same client, now on WhatsApp too.
+            client = await linking.joined_by_phone(uow, inbound, now)
         first_contact = client is None
         if client is None:
             client = await uow.clients.create(
                 name=inbound.sender_name.strip()[:200] or "—",
                 language=detect_language(inbound.text, inbound.language_hint),
-                timezone=self.timezone,
+                # A number whose prefix names one zone tells the client's time (calls are shown in it).
+                timezone=(phone_zone(inbound.sender_ref) if inbound.channel == Channel.WHATSAPP else None)
+                or self.timezone,
                 channel=inbound.channel,
                 address=inbound.sender_ref,
                 now=now,
@@ -123,7 +159,18 @@ class Desk:
             now=now,
         )
         client.last_inbound_at = now
-        view = await load_client_view(uow, client, now, first_contact)
+        # What the practitioner may type to name this client: @username, phone number.
+        if inbound.username:
+            client.username = inbound.username[:64]
+        if inbound.channel == Channel.WHATSAPP and client.phone is None:
+            client.phone = "".join(ch for ch in inbound.sender_ref if ch.isdigit())[:32] or None
+        view = await load_client_view(
+            uow, client, now, first_contact, flood_window=timedelta(minutes=self.catalogue.flood_minutes)
+        )
+        linked = decide_linking(view, inbound, now, self.link_secret)
+        if linked is not None:  # a link code, asked for or given; a shared phone number
+            client = await linking.apply(self, uow, linked, client, inbound, now)
+            return Handled(duplicate=False, client_id=client.id, message_id=message.id)
         ctx = await self._context(uow, now)
         outcome = handle(view, inbound, ctx)
         await self._apply(uow, outcome, client, inbound, message.id, now)
@@ -135,36 +182,64 @@ class Desk:
             days = await uow.requests.days_per_completion(service.key)
             if days:
                 throughput[service.key] = days
+        pause = await uow.pauses.active(now)  # ETAs grow by it; new clients are told
+        slots = bookable(self.catalogue.calls, self.catalogue.hours.timezone, now)
+        held = await uow.bookings.held_between(slots[0], slots[-1] + timedelta(days=1)) if slots else []
         return Context(
             now=now,
             catalogue=self.catalogue,
             queue_lengths=await uow.requests.queue_lengths(),
-            stats=QueueStats(throughput=throughput),
+            free_slots=tuple(free(slots, self.catalogue.calls.minutes, held)),
+            stats=QueueStats(
+                throughput=throughput,
+                paused_until=pause.until if pause else None,
+                paused=pause is not None,
+                pause_note=pause.note if pause else "",
+            ),
         )
 
     async def _apply(
         self, uow: UnitOfWork, outcome: Outcome, client: Client, inbound: Inbound, message_id: int, now: datetime
     ) -> None:
         created: int | None = None
+        submitted: list[int] = []  # booked just now: a payment is offered after the confirmation
 
         def resolve(ref: RequestRef | None) -> int | None:
             return created if isinstance(ref, NewRequest) else ref
 
-        for effect in outcome.effects:
+        pending = list(outcome.effects)
+        while pending:
+            effect = pending.pop(0)
             match effect:
-                case UpdateClient(language=language) if language:
-                    client.language = language
+                case UpdateClient(language=language, timezone=timezone):
+                    client.language = language or client.language
+                    client.timezone = timezone or client.timezone
+                case BookSlot(request=ref, starts_at=starts_at, minutes=minutes):
+                    try:
+                        await uow.bookings.book(
+                            request_id=resolve(ref), client_id=client.id, starts_at=starts_at, minutes=minutes, now=now
+                        )
+                    except IntegrityError:
+                        # Another client holds the slot since the free list was read: the rest of
+                        # this outcome (confirmation, stage) is void; the flow's «taken» answer
+                        # offering the next free slots goes instead.
+                        log.info("slot %s taken concurrently", starts_at.isoformat())
+                        pending = list(effect.if_taken)
                 case OpenRequest(service=service, stage=stage, emergency=emergency):
                     request = await uow.requests.open(
                         client_id=client.id, service=service, stage=stage, emergency=emergency, now=now
                     )
                     created = request.id
+                    if stage is Stage.SUBMITTED:
+                        submitted.append(request.id)
                 case AddQuestion(request=ref, text=text):
                     await uow.requests.add_question(resolve(ref), text, now)
                 case ChangeStage(request=ref, stage=stage):
                     request = await uow.requests.get(resolve(ref))
                     if request is not None:
                         await uow.requests.change_stage(request, stage, now)
+                        if stage is Stage.SUBMITTED:
+                            submitted.append(request.id)
                 case SetStep(step=step, service=service, request=ref):
                     client.step, client.step_service, client.step_request_id = step, service, resolve(ref)
                 case AcceptTerms(service=service):
@@ -173,6 +248,8 @@ class Desk:
                     restriction = await uow.clients.active_restriction(client.id, now)
                     if restriction is not None:
                         await uow.clients.mark_restriction_announced(restriction.id, now)
+                case Flag(reason=reason):
+                    await uow.clients.flag(client, reason, now)
                 case MarkNoticed(what="flood"):
                     client.flood_reported_at = now
                 case MarkNoticed(what="offhours"):
@@ -181,11 +258,16 @@ class Desk:
                     await self._alert(uow, effect, client, inbound, resolve(effect.request), now)
                 case Say():
                     await self._say(uow, effect, client, inbound, resolve, now)
+        if self.payments is not None:
+            for request_id in submitted:
+                await self.payments.offer(uow, client, request_id, inbound.channel, inbound.sender_ref, now)
 
     async def _say(self, uow: UnitOfWork, say: Say, client: Client, inbound: Inbound, resolve, now: datetime) -> None:
         params = {k: resolve(v) if isinstance(v, NewRequest) else v for k, v in say.params.items()}
         text = self.texts.text(say.text_id, params, client.language, client.timezone)
-        buttons = [{"label": self.texts.button(b, client.language), "payload": b.payload} for b in say.buttons] or None
+        buttons = [
+            {"label": self.texts.button(b, client.language, client.timezone), "payload": b.payload} for b in say.buttons
+        ] or None
         message = await uow.messages.add(
             client_id=client.id,
             direction="out",

@@ -1,23 +1,47 @@
-"""Drains the outbox: by priority, oldest-first per destination, retried with backoff."""
+"""Drains the outbox: by priority, oldest-first per destination, within each channel's rate
+limits, retried with backoff.
+
+How the pieces keep their promises:
+- Rates (bot/ratelimit.py): a row is claimed only when its chat's and its channel's tokens are
+  taken, in the claim's own transaction, and is handed to its sender at once. Nothing claimed
+  waits for a token, so an urgent row queued during a bulk fan-out is claimed by the very next
+  claim (they are ordered by priority) and no claimed bulk batch stands in its way.
+- Order per chat: a destination's next row is not claimable while an earlier one is pending or
+  sending (storage/outbox.py); a chat that used its token waits out of the claim for a moment.
+- Priority on the wire: a send waits (at most GATE_SECONDS) while a more urgent send is in
+  flight, so a bulk request can never overtake an alert on an idle connection.
+- Stopping: cancelling the relay stops claiming; sends already handed over finish and are
+  recorded (shielded), so a restart never re-sends them. Rows a hard crash left `sending` are
+  `uncertain` once their lease ends (shared/RELIABILITY.md: never re-sent blindly).
+"""
 
 import asyncio
 import logging
 import random
+import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Sender, Uncertain
+from bot.ratelimit import RateLimits
 from bot.wakeup import Wakeup
 from storage.delivery import WAITING_WINDOW
+from storage.models import OutboxItem
 from storage.uow import RelayUnitOfWork
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=60)  # longer than any sender's timeout (30 s)
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = 600.0
+GATE_SECONDS = 1.0
+HORIZON = 0.1  # seconds of sends claimed ahead per channel
+CRASHED_SEND = "the relay stopped during this send: it may have gone out, so it is not re-sent"
+
+Finished = list[tuple[OutboxItem, Result]]
 
 
 def backoff(attempts: int) -> float:
@@ -32,45 +56,189 @@ class OutboxRelay:
         senders: Mapping[str, Sender],
         clock: Callable[[], datetime],
         batch: int = 50,
+        limits: RateLimits | None = None,
     ) -> None:
         self.sessions = sessions
         self.senders = senders
         self.clock = clock
-        self.batch = batch
+        self.batch = batch  # most sends in flight at once
+        self.limits = limits or RateLimits({})
         self._wakeup = Wakeup()
+        self._kick = asyncio.Event()  # a new row: claim now, even in the middle of a drain
+        self._gate = asyncio.Condition()
+        self._flying: Counter[int] = Counter()  # priorities of the sends in flight
+        self._held: dict[tuple[str, str], float] = {}  # chat → monotonic time its token frees
+        self._promised: Counter[str] = Counter()  # claimed sends not yet past their overall token
+        self._next_slot: dict[str, float] = {}  # channel → monotonic time its next send may start
 
     def wake(self) -> None:
         self._wakeup.wake()
+        self._kick.set()
 
     async def drain(self) -> int:
-        """Send everything due now; returns how many rows were attempted."""
+        """Send everything due now; returns how many rows were handed to a sender."""
         total = 0
-        while True:
-            async with RelayUnitOfWork(self.sessions) as uow:
-                items = await uow.outbox.claim(self.clock(), self.batch, LEASE, tuple(self.senders))
-                await uow.commit()
-            if not items:
-                return total
-            # One send at a time per destination is guaranteed by claim(); across
-            # destinations the sends run concurrently.
-            results = await asyncio.gather(*(self._send(item.channel, item) for item in items))
+        inflight: dict[asyncio.Task[Result], OutboxItem] = {}
+        step: asyncio.Task[tuple[list[OutboxItem], float | None]] | None = None
+        try:
+            while True:
+                done = [task for task in inflight if task.done()]
+                finished = [(inflight[task], task.result()) for task in done]
+                self._kick.clear()
+                step = asyncio.create_task(self._step(finished, self.batch - len(inflight) + len(done)))
+                claimed, wait = await asyncio.shield(step)
+                step = None
+                for task in done:
+                    del inflight[task]
+                for item in claimed:
+                    self._flying[item.priority] += 1
+                    self._promised[item.channel] += 1
+                    inflight[asyncio.create_task(self._send_in_turn(item))] = item
+                total += len(claimed)
+                if not inflight and not claimed and wait is None:
+                    return total
+                await self._wait(inflight, wait)
+        except BaseException:
+            # Cancelled (or the database failed): claim nothing more, let what was handed to a
+            # sender finish, and record it, whatever happens to this task meanwhile.
+            await asyncio.shield(self._wind_down(step, inflight))
+            raise
+
+    async def _step(self, finished: Finished, room: int) -> tuple[list[OutboxItem], float | None]:
+        """One transaction: record finished sends, then claim what the tokens allow.
+
+        Returns the claimed rows and, when something due had to wait for a token, how long.
+        """
+        async with RelayUnitOfWork(self.sessions) as uow:
+            now = self.clock()
+            for item, result in finished:
+                row = await uow.outbox.get(item.id)
+                if row is not None:
+                    await self._record(uow, row, result, now)
+            expired = await uow.outbox.expire_leases(now, CRASHED_SEND)
+            if expired:
+                log.warning("%d outbox rows were left mid-send by a stopped relay: marked uncertain", expired)
+            claimed: list[OutboxItem] = []
+            wait: float | None = None
+            for channel in self.senders:
+                if room - len(claimed) <= 0:
+                    break
+                tokens, refill = await self.limits.available(channel)
+                tokens -= self._promised[channel]
+                # Claim no more than goes out within HORIZON: a row queued next (an alert)
+                # never waits behind a second's worth of already-claimed bulk.
+                ahead = self.limits.burst(channel, HORIZON) - self._promised[channel]
+                if tokens <= 0 or ahead <= 0:
+                    wait = _sooner(wait, refill if tokens <= 0 and refill else self.limits.spacing(channel))
+                    continue
+                limit = min(tokens, ahead, room - len(claimed))
+                taken, channel_wait = await self._claim_channel(uow, channel, now, limit)
+                claimed += taken
+                wait = _sooner(wait, channel_wait)
+            await uow.outbox.take(claimed, now, LEASE)
+            await uow.commit()
+        return claimed, _sooner(wait, self._next_release())
+
+    async def _claim_channel(
+        self, uow: RelayUnitOfWork, channel: str, now: datetime, limit: int
+    ) -> tuple[list[OutboxItem], float | None]:
+        held = self._held_now(channel)
+        taken: list[OutboxItem] = []
+        wait: float | None = None
+        for row in await uow.outbox.due(now, limit, channel, held):
+            chat_wait = await self.limits.take_chat(channel, row.destination)
+            if chat_wait:
+                self._held[(channel, row.destination)] = time.monotonic() + chat_wait
+                continue
+            taken.append(row)
+        return taken, wait
+
+    def _held_now(self, channel: str) -> list[str]:
+        now = time.monotonic()
+        for key in [k for k, until in self._held.items() if until <= now]:
+            del self._held[key]
+        return [destination for (c, destination) in self._held if c == channel]
+
+    def _next_release(self) -> float | None:
+        if not self._held:
+            return None
+        return max(min(self._held.values()) - time.monotonic(), 0.0)
+
+    async def _wait(self, inflight: dict[asyncio.Task[Result], OutboxItem], wait: float | None) -> None:
+        """Until a send finishes, a new row is enqueued here, or a token frees."""
+        kick = asyncio.create_task(self._kick.wait())
+        try:
+            await asyncio.wait({*inflight, kick}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            kick.cancel()
+
+    async def _send_in_turn(self, item: OutboxItem) -> Result:
+        promised = True
+        try:
+            if any(p < item.priority for p in +self._flying):
+                try:
+                    async with asyncio.timeout(GATE_SECONDS), self._gate:
+                        await self._gate.wait_for(lambda: not any(p < item.priority for p in +self._flying))
+                except TimeoutError:
+                    pass  # a hung urgent send must not stop everything behind it for long
+            # The overall token is taken at the last moment, so the platform sees the sends
+            # spaced as the bucket spaced them (taken at the claim, a send held at the gate
+            # would bunch up with later ones). `available` already counted it for this row;
+            # only another process taking the last token makes this wait.
+            gap = self.limits.spacing(item.channel)
+            if gap:
+                now = time.monotonic()
+                slot = max(now, self._next_slot.get(item.channel, 0.0))
+                self._next_slot[item.channel] = slot + gap
+                await asyncio.sleep(slot - now)
+            while wait := await self.limits.take_overall(item.channel):
+                await asyncio.sleep(wait)
+            self._promised[item.channel] -= 1
+            promised = False
+            return await self._send(item.channel, item)
+        finally:
+            if promised:
+                self._promised[item.channel] -= 1
+            self._flying[item.priority] -= 1
+            async with self._gate:
+                self._gate.notify_all()
+
+    async def _wind_down(
+        self,
+        step: asyncio.Task[tuple[list[OutboxItem], float | None]] | None,
+        inflight: dict[asyncio.Task[Result], OutboxItem],
+    ) -> None:
+        claimed: list[OutboxItem] = []
+        if step is not None:
+            try:
+                claimed, _ = await step
+            except Exception:  # its transaction failed: nothing was claimed
+                log.exception("outbox claim failed while stopping")
+        results = await asyncio.gather(*inflight, return_exceptions=True)
+        finished = [
+            (item, result if not isinstance(result, BaseException) else RetryLater(error=type(result).__name__))
+            for item, result in zip(inflight.values(), results, strict=True)
+        ]
+        try:
             async with RelayUnitOfWork(self.sessions) as uow:
                 now = self.clock()
-                for item, result in zip(items, results, strict=True):
+                for item, result in finished:
                     row = await uow.outbox.get(item.id)
                     if row is not None:
                         await self._record(uow, row, result, now)
+                await uow.outbox.release([item.id for item in claimed])
                 await uow.commit()
-            total += len(items)
+        except Exception:  # left `sending`: uncertain after the lease, never re-sent blindly
+            log.exception("could not record %d finished sends while stopping", len(finished))
 
-    async def _send(self, channel: str, item) -> Result:  # noqa: ANN001
+    async def _send(self, channel: str, item: OutboxItem) -> Result:
         try:
             return await self.senders[channel].send(item)
         except Exception as error:  # a sender bug must not kill the relay; the row retries
             log.exception("sender %s failed on outbox row %s", channel, item.id)
             return RetryLater(error=f"{type(error).__name__}")
 
-    async def _record(self, uow: RelayUnitOfWork, row, result: Result, now: datetime) -> None:  # noqa: ANN001
+    async def _record(self, uow: RelayUnitOfWork, row: OutboxItem, result: Result, now: datetime) -> None:
         match result:
             case Delivered(external_id=external_id):
                 await uow.outbox.sent(row, now, external_id)
@@ -90,3 +258,9 @@ class OutboxRelay:
     async def run(self, idle_seconds: float = 1.0) -> None:
         """Forever: drain, then sleep until woken by a new row or the idle tick."""
         await self._wakeup.loop(self.drain, "outbox drain", idle_seconds)
+
+
+def _sooner(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.message_kinds import KINDS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,17 +40,53 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_whatsapp_from: str | None = None
     twilio_api_base_url: str = "https://api.twilio.com"
+    # Approved WhatsApp templates (ContentSid) per message kind, for pushes 24 h after the client
+    # last wrote: JSON {"reminder": "HX…", "queue_update": "HX…", "result": "HX…", "any": "HX…"}.
+    twilio_templates: dict[str, str] = {}
+    # Signs the short codes that join a client's Telegram and WhatsApp (flows/linking.py); derived
+    # from the channel tokens when unset.
+    link_secret: SecretStr | None = None
 
     practitioner_telegram_ids: Annotated[list[int], NoDecode] = []
     practitioner_whatsapp_numbers: Annotated[list[str], NoDecode] = []
     practitioner_name: str = "Practitioner"
+    practitioner_language: str = "ru"  # the language of her command answers and alerts
 
     redis_url: str | None = None
+
+    # The web dashboard's password (/login). Unset: a random one is made at start-up and logged once.
+    dashboard_password: SecretStr | None = None
+
+    # Outbound rates (shared/PERF.md): Telegram's "30 or so" per bot is soft, so run below it.
+    telegram_rate_per_second: int = 28
+    telegram_chat_rate_per_second: int = 1
+    twilio_mps: int = 1  # per sender; a registered WhatsApp sender has 80 by default
+
+    # Time-driven pushes (bot/pushes.py).
+    queue_updates_per_day: int = 3  # queue-position updates one client gets at most per day
+    nudge_after_hours: float = 12.0  # a question list left unfinished this long gets one nudge
+    digest_hour: int = 9  # the practitioner's morning digest, in TIMEZONE
+
+    # Payments inside the chat (bot/payments.py); all off by default: she confirms by /paid.
+    telegram_payments: bool = False  # invoices in Telegram Stars (XTR) after a booking
+    telegram_payment_provider_token: SecretStr | None = None  # set: card invoices instead of Stars
+    stripe_api_key: SecretStr | None = None  # set with the secret: payment links on WhatsApp and the web
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None  # a proxy or a test double instead of https://api.stripe.com
+    payment_flip_limit: int = 3  # abandoned or refunded payments before a client's invoices wait for her
 
     @field_validator("practitioner_telegram_ids", "practitioner_whatsapp_numbers", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split(value)
+
+    @field_validator("twilio_templates")
+    @classmethod
+    def _template_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - KINDS)
+        if unknown:  # a typo would silently leave that kind waiting for the client to write
+            raise ValueError(f"TWILIO_TEMPLATES: unknown kinds {unknown}; known: {sorted(KINDS)}")
+        return {kind: sid.strip() for kind, sid in value.items() if sid.strip()}
 
     @field_validator("telegram_mode")
     @classmethod
@@ -80,6 +118,14 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return self.telegram_bot_token is not None
+
+    @property
+    def telegram_payments_enabled(self) -> bool:
+        return self.telegram_enabled and (self.telegram_payments or self.telegram_payment_provider_token is not None)
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return self.stripe_api_key is not None and self.stripe_webhook_secret is not None
 
     @property
     def whatsapp_enabled(self) -> bool:

@@ -10,8 +10,10 @@ import hmac
 import logging
 
 from aiogram import Dispatcher
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 
 from bot.desk import Desk
+from bot.payments import Payments, RefundFailed
 from bot.settings import Settings
 from bot.telegram_inbox import TelegramInbox
 from bot.telegram_polling import Poller
@@ -51,12 +53,16 @@ class TelegramChannel:
         )
         self.sender = TelegramSender(self.bot)
         self.dispatcher = Dispatcher()
-        self.dispatcher.include_router(build_router())
+        self.dispatcher.include_router(build_router(with_payments=settings.telegram_payments_enabled))
         self.secret = webhook_secret(settings)
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self, desk: Desk, *, run_background: bool = True) -> None:
+    async def start(self, desk: Desk, *, run_background: bool = True, payments: Payments | None = None) -> None:
         self.dispatcher["desk"] = desk
+        self.dispatcher["payments"] = payments
+        if payments is not None:
+            payments.refund_stars = self.refund_stars
+            self.sender.invoices = payments.invoice_for
         self.inbox = TelegramInbox(desk.uow, desk.clock, self.dispatcher, self.bot)
         allowed = self.dispatcher.resolve_used_update_types()
         self.poller = Poller(self.bot, self.inbox, allowed)
@@ -75,6 +81,17 @@ class TelegramChannel:
             self._tasks.append(asyncio.create_task(self.inbox.run(), name="telegram-inbox"))
             if self.settings.telegram_mode == "polling":
                 self._tasks.append(asyncio.create_task(self.poller.run(), name="telegram-polling"))
+
+    async def refund_stars(self, user_id: int, charge_id: str) -> None:
+        """refundStarPayment; one already refunded counts as done, so /refund may be repeated
+        after a crash between Telegram's answer and our commit."""
+        try:
+            await self.bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
+        except TelegramBadRequest as error:
+            if "CHARGE_ALREADY_REFUNDED" not in str(error):
+                raise RefundFailed(self.sender._describe(error)) from error
+        except TelegramAPIError as error:
+            raise RefundFailed(self.sender._describe(error)) from error
 
     def authentic(self, header: str | None) -> bool:
         return header is not None and hmac.compare_digest(header.encode(), self.secret.encode())

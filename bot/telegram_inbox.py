@@ -6,6 +6,7 @@ loses nothing, and Telegram never waits on our processing (shared/RELIABILITY.md
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -15,10 +16,14 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from bot.group_commit import GroupCommit
 from bot.wakeup import Wakeup
+from storage.locks import exclusive
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+ANSWER_AT_ONCE = ("pre_checkout_query",)
 
 CHANNEL = "telegram"
 # A processing failure is retried on the next passes; after this many the update is set aside
@@ -40,12 +45,18 @@ class TelegramInbox:
         self.bot = bot
         self._wakeup = Wakeup()
         self._lock = asyncio.Lock()
+        self._grouped: GroupCommit[tuple[int, str]] = GroupCommit(self.store)
 
     def wake(self) -> None:
         self._wakeup.wake()
 
     async def store(self, updates: Sequence[tuple[int, str]]) -> int:
-        """Make raw updates durable in one commit; returns how many were new (repeats are not)."""
+        """Make raw updates durable in one commit; returns how many were new (repeats are not).
+
+        A pre-checkout query is stored as settled and fed to the Dispatcher right here, before
+        the webhook's 200 or the next getUpdates: Telegram cancels the checkout unless it is
+        answered within 10 seconds, which a queue of earlier updates could not promise."""
+        at_once: list[str] = []
         try:
             async with self.uow() as uow:
                 new = 0
@@ -57,6 +68,9 @@ class TelegramInbox:
                         now=self.clock(),
                     )
                     new += stored is not None
+                    if stored is not None and _answer_at_once(payload):
+                        await uow.inbox.processed(stored, self.clock())
+                        at_once.append(payload)
                 await uow.commit()
         except IntegrityError:
             # A concurrent delivery of an update committed first: that one is stored; store
@@ -64,13 +78,30 @@ class TelegramInbox:
             if len(updates) == 1:
                 return 0
             return sum([await self.store([update]) for update in updates])
+        for payload in at_once:
+            await self._feed_at_once(payload)
         if new:
             self.wake()
         return new
 
+    async def _feed_at_once(self, payload: str) -> None:
+        try:
+            await self.dispatcher.feed_update(self.bot, Update.model_validate_json(payload, context={"bot": self.bot}))
+        except Exception as error:  # unanswered, Telegram cancels the checkout; the client may retry
+            log.warning("telegram pre-checkout failed: %s", type(error).__name__, exc_info=True)
+
+    async def store_one(self, update_id: int, payload: str) -> None:
+        """The webhook's store: durable on return, its commit shared with concurrent requests
+        (bot/group_commit.py). A repeat is stored once, as with store()."""
+        await self._grouped.submit((update_id, payload))
+
     async def process_pending(self) -> int:
-        """Feed every stored update to the Dispatcher; returns how many were settled."""
-        async with self._lock:
+        """Feed every stored update to the Dispatcher; returns how many were settled.
+
+        One pass at a time: in this process (the asyncio lock) and, on PostgreSQL with several
+        workers, across processes (an advisory lock), or two workers would feed the same
+        updates, out of order."""
+        async with self._lock, self.uow() as guard, exclusive(guard.session, "priem:telegram-inbox"):
             settled = 0
             while True:
                 async with self.uow() as uow:
@@ -121,3 +152,13 @@ class TelegramInbox:
     async def run(self, idle_seconds: float = 1.0) -> None:
         """Forever: process, then sleep until woken by a stored update or the idle tick."""
         await self._wakeup.loop(self.process_pending, "telegram inbox", idle_seconds)
+
+
+def _answer_at_once(payload: str) -> bool:
+    if not any(f'"{kind}"' in payload for kind in ANSWER_AT_ONCE):
+        return False
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and any(kind in data for kind in ANSWER_AT_ONCE)

@@ -1,7 +1,7 @@
 """Outbox rows to Telegram through the real aiogram Bot, with errors mapped to relay results."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -20,9 +20,10 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message
 
 from bot.delivery import Delivered, Failed, Result, RetryLater, Uncertain
+from bot.payments import INVOICE_KEY, InvoiceSpec
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,14 @@ def _never_connected(error: TelegramNetworkError) -> bool:
     )
 
 
+InvoiceSource = Callable[[str, str], Awaitable[InvoiceSpec | None]]  # (outbox key, chat id)
+
+
 class TelegramSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+        # bot/payments.Payments.invoice_for once payments are on: `invoice:` rows become sendInvoice.
+        self.invoices: InvoiceSource | None = None
 
     async def send(self, item: OutboxItem) -> Result:
         try:
@@ -79,9 +85,15 @@ class TelegramSender:
         except ValueError:
             return Failed(error="destination is not a Telegram chat id")
         try:
-            sent = await self.bot.send_message(
-                chat_id=chat_id, text=item.text, reply_markup=keyboard(item.buttons)
-            )
+            if (item.idempotency_key or "").startswith(INVOICE_KEY):
+                spec = await self.invoices(item.idempotency_key, item.destination) if self.invoices else None
+                if spec is None:
+                    return Failed(error="the invoice is no longer due (paid, cancelled or held)")
+                sent = await self._invoice(spec)
+            else:
+                sent = await self.bot.send_message(
+                    chat_id=chat_id, text=item.text, reply_markup=keyboard(item.buttons)
+                )
         except TelegramRetryAfter as error:
             return RetryLater(error=self._describe(error), after_seconds=float(error.retry_after))
         except (
@@ -107,6 +119,18 @@ class TelegramSender:
             # 401/404/409 and the like: configuration, fixed by the operator; the row waits.
             return RetryLater(error=self._describe(error))
         return Delivered(external_id=f"{sent.chat.id}:{sent.message_id}")
+
+    async def _invoice(self, spec: InvoiceSpec) -> Message:
+        # Stars (XTR) take no provider token (Bot API: payments for digital goods and services).
+        return await self.bot.send_invoice(
+            chat_id=spec.chat_id,
+            title=spec.title,
+            description=spec.description,
+            payload=spec.payload,
+            currency=spec.currency,
+            prices=[LabeledPrice(label=spec.label, amount=spec.amount)],
+            provider_token=spec.provider_token,
+        )
 
     def _describe(self, error: Exception) -> str:
         # The token is part of every Bot API URL; keep it out of stored errors and logs.

@@ -76,9 +76,11 @@ class Texts:
         values = _Params({k: self._value(k, v, language, timezone) for k, v in params.items()})
         return Formatter().vformat(template, (), values)
 
-    def button(self, button: Button, language: str) -> str:
+    def button(self, button: Button, language: str, timezone: str = "UTC") -> str:
         if button.label is not None:
             return button.label
+        if button.at is not None:  # a call slot, shown in the reader's time zone
+            return self.text(button.text_id or "", {"slot": button.at}, language, timezone)
         return self.lookup(button.text_id or "", language)
 
     def _value(self, key: str, value: Any, language: str, timezone: str) -> Any:
@@ -90,6 +92,8 @@ class Texts:
             local = value.astimezone(ZoneInfo(timezone))
             if key.endswith("_date"):
                 return format_date(local, "d MMMM", locale=language)
+            if key == "slot" or key.endswith("_slot"):  # a call: the weekday helps pick the right one
+                return format_datetime(local, "EEE d MMMM, HH:mm", locale=language)
             return format_datetime(local, "d MMMM, HH:mm", locale=language)
         if value is None:
             return ""

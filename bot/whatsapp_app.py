@@ -65,6 +65,7 @@ class WhatsApp:
             status_callback=base + STATUS_PATH if base else None,
             clock=clock,
             last_inbound=last_inbound,
+            templates=settings.twilio_templates,
         )
         return cls(token, base, sender, http, owns_http_client=http_client is None)
 

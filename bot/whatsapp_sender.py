@@ -1,6 +1,7 @@
 """Outbox rows to WhatsApp through the twilio SDK's async client; errors mapped to results."""
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
@@ -12,6 +13,7 @@ from twilio.http import AsyncHttpClient
 from twilio.rest import Client
 
 from bot.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Uncertain
+from bot.message_kinds import template_for
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,9 @@ TERMINAL = {
     63003: "the recipient is not reachable on WhatsApp",
 }
 OUTSIDE_WINDOW = 63016
+# Meta refuses template variables with newlines, tabs or more than 4 spaces in a row, and a
+# template body over 1024 characters: the variable is one line, cut short.
+VARIABLE_LIMIT = 900
 
 LastInbound = Callable[[OutboxItem], Awaitable[datetime | None]]
 
@@ -67,6 +72,15 @@ def with_choices(text: str, buttons: Sequence[dict[str, str]] | None) -> str:
     return text.rstrip() + "\n\n" + "\n".join(lines)
 
 
+def template_variables(text: str, buttons: Sequence[dict[str, str]] | None) -> str:
+    """ContentVariables for a utility template «…: {{1}}»: the whole message as variable 1."""
+    lines = [" ".join(line.split()) for line in with_choices(text, buttons).splitlines()]
+    value = " · ".join(line for line in lines if line)
+    if len(value) > VARIABLE_LIMIT:
+        value = value[: VARIABLE_LIMIT - 1] + "…"
+    return json.dumps({"1": value}, ensure_ascii=False)
+
+
 def classify(error: TwilioRestException | TwilioServiceException) -> Result:
     status, code = int(error.status or 0), int(error.code or 0)
     # Built from numbers only: Twilio's own message can quote the phone number (21211).
@@ -92,6 +106,7 @@ class WhatsAppSender:
         status_callback: str | None,
         clock: Callable[[], datetime],
         last_inbound: LastInbound,
+        templates: dict[str, str] | None = None,
         timeout: float = 30.0,
     ) -> None:
         self.client = client
@@ -99,23 +114,44 @@ class WhatsAppSender:
         self.status_callback = status_callback
         self.clock = clock
         self.last_inbound = last_inbound
+        self.templates = dict(templates or {})  # message kind -> ContentSid (TWILIO_TEMPLATES)
         # AsyncTwilioHttpClient passes no timeout to aiohttp unless the call names one, and
         # create_async names none: without this a hung request holds the relay forever.
         self.timeout = timeout
 
     async def send(self, item: OutboxItem) -> Result:
+        template = template_for(self.templates, item.idempotency_key)
         last = await self.last_inbound(item)
         if last is not None and self.clock() - last > WINDOW:
-            # Known to be refused (63016): don't spend a request on it. An address of no client
-            # (the practitioner's) has no known window: Twilio decides.
-            return OutsideWindow(error=WINDOW_ERROR)
+            # Known to be refused as free-form (63016): the template, or no request at all. An
+            # address of no client (the practitioner's) has no known window: Twilio decides.
+            if template is None:
+                return OutsideWindow(error=WINDOW_ERROR)
+            return await self._create(item, template)
+        result = await self._create(item, None)
+        if isinstance(result, OutsideWindow) and template is not None:
+            # The window closed unseen (a client we have no time for, a clock apart): one more
+            # request, as the template; 63016 again leaves the row waiting.
+            return await self._create(item, template)
+        return result
+
+    async def _create(self, item: OutboxItem, template: str | None) -> Result:
+        """One Messages call: free-form text, or the approved template with the text as {{1}}."""
+        content: dict[str, str] = (
+            {"body": with_choices(item.text, item.buttons)}
+            if template is None
+            else {
+                "content_sid": template,
+                "content_variables": template_variables(item.text, item.buttons),
+            }
+        )
         try:
             async with asyncio.timeout(self.timeout):
                 message = await self.client.messages.create_async(
                     from_=self.from_,
                     to=whatsapp_address(item.destination),
-                    body=with_choices(item.text, item.buttons),
                     status_callback=self.status_callback or values.unset,
+                    **content,
                 )
         except (TwilioRestException, TwilioServiceException) as error:
             result = classify(error)

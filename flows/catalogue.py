@@ -27,7 +27,11 @@ class Service:
     intake: Intake
     promise_min_days: float
     promise_max_days: float
-    price: str = ""
+    price: str = ""  # as the texts show it, e.g. "3 000 ₽"
+    # What an invoice asks (bot/payments.py); 0 = no invoice, the practitioner confirms by /paid.
+    price_stars: int = 0  # Telegram Stars
+    price_amount: int = 0  # card payments, in the currency's minor units (kopecks, cents)
+    price_currency: str = ""  # ISO 4217, e.g. "RUB"
 
     def name(self, language: str) -> str:
         return self.names.get(language) or next(iter(self.names.values()))
@@ -64,11 +68,40 @@ class Hours:
 
 
 @dataclass(frozen=True)
+class Calls:
+    """Bookable call slots, in the practitioner's time zone (catalogue.toml `[calls]`).
+
+    Slots start at `times` on every working day, or, when `times` is empty, every `every_minutes`
+    from `start` for as long as a whole call still ends by `end`.
+    """
+
+    minutes: int = 60  # length of one call
+    times: tuple[time, ...] = ()
+    every_minutes: int = 90
+    weekdays: frozenset[int] = frozenset(range(5))  # 0 = Monday
+    start: time = time(10, 0)
+    end: time = time(19, 0)
+    min_days: int = 7  # clients book 1–3 weeks ahead (seed: "за 1–3 недели")
+    max_days: int = 21
+    free_reschedule_hours: float = 24.0  # a move later than this before the call is not free
+    grace_minutes: int = 15  # seed 002: no client 15 minutes after the start → counted as held
+    offer: int = 6  # slot buttons shown at a time
+
+
+@dataclass(frozen=True)
 class Catalogue:
     services: tuple[Service, ...]
     hours: Hours = field(default_factory=Hours)
-    flood_messages_per_minute: int = 12
+    calls: Calls = field(default_factory=Calls)
+    # A flood: more than `flood_messages` inbound messages within `flood_minutes`.
+    flood_messages: int = 12
+    flood_minutes: float = 1.0
     offhours_notice_every_hours: float = 12.0
+
+    @property
+    def flood_messages_per_minute(self) -> int:
+        """The older name of the limit (one-minute window); kept for readers of the old key."""
+        return self.flood_messages
 
     def get(self, key: str | None) -> Service | None:
         return next((s for s in self.services if s.key == key), None)

@@ -13,3 +13,6 @@ class Context:
     catalogue: Catalogue
     queue_lengths: dict[str, int] = field(default_factory=dict)  # open requests per service
     stats: QueueStats = field(default_factory=QueueStats)
+    # Call slots nobody holds, in the booking window (1–3 weeks ahead), UTC, sorted: the shell
+    # reads them from `bookings`; the database still decides a race for one of them.
+    free_slots: tuple[datetime, ...] = ()

@@ -6,7 +6,7 @@ reach the client through `handle`.
 
 from dataclasses import replace
 
-from flows import boundaries, cancellation, emergency, intake
+from flows import boundaries, calls, cancellation, emergency, intake
 from flows.catalogue import Intake
 from flows.context import Context
 from flows.effects import (
@@ -33,6 +33,7 @@ from flows.replies import (
     status,
 )
 from flows.triage import is_emergency
+from flows.zones import stated_zone
 
 PAYLOAD_INTENTS = {
     MENU_PAYLOAD: Intent.MENU,
@@ -57,11 +58,11 @@ def handle(client: ClientView, msg: Inbound, ctx: Context) -> Outcome:
         effects.append(UpdateClient(language=language))
         client = replace(client, language=language)
     if client.restricted:
-        return Outcome((*effects, *boundaries.restricted(client)))
+        return Outcome((*effects, *boundaries.restricted(client), *boundaries.restricted_urgent(client, msg)))
     first_emergency = is_emergency(msg.text) and emergency.open_emergency(client) is None
     if boundaries.flooding(client, ctx) and not first_emergency:
         return Outcome((*effects, *boundaries.flood(client, msg)))
-    effects += _route(client, msg, ctx)
+    effects += boundaries.pause_notice(boundaries.guard_payments(client, _route(client, msg, ctx), ctx), ctx)
     alerted = any(isinstance(e, Alert) and e.kind == "emergency" for e in effects)
     if not alerted and any(isinstance(e, (Say, Alert)) for e in effects):
         # After an emergency alert, «she answers from Monday» would contradict «she is alerted».
@@ -115,6 +116,17 @@ def _route(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
         # Anything else means «never mind»: a later «да» must not cancel anything.
         prefix.append(SetStep(Step.IDLE))
         client = replace(client, step=Step.IDLE)
+    if client.step is not Step.CALL_WISH and (msg.payload or "").startswith((calls.SLOT_PREFIX, calls.LATER_PREFIX)):
+        # A slot button from an earlier message: fresh slots to move to, if there is a call.
+        if calls.booked_call(client) is not None:
+            return prefix + calls.reschedule(client, ctx)
+        return prefix + [menu(ctx.catalogue, client.language, "menu-prompt-named", name=client.name)]
+    if not msg.payload and msg.kind is Kind.TEXT and not _collecting(client):
+        zone = stated_zone(msg.text)
+        if zone is not None:
+            return prefix + calls.set_zone(client, zone, ctx)
+        if calls.wants_reschedule(msg.text):
+            return prefix + calls.reschedule(client, ctx)
     if seen.intent is Intent.SERVICE:
         service = ctx.catalogue.get(seen.service) or (
             ctx.catalogue.by_index(seen.menu_index) if seen.menu_index and client.step is not Step.TERMS else None
@@ -157,6 +169,8 @@ def _answer(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) ->
             return cancellation.ask(client, msg, ctx)
         case Intent.CANCEL if client.step is not Step.CONFIRM_CANCEL:
             return [SetStep(Step.IDLE), menu(ctx.catalogue, language, "step-cancelled")]
+        case Intent.PAID_CLAIM:
+            return boundaries.paid_claim(client, msg, ctx)
         case Intent.ADD_QUESTION if client.step not in COLLECTING:
             return intake.add_later(client, seen.rest, ctx)
     return _in_step(client, msg, seen, ctx)
@@ -173,7 +187,9 @@ def _in_step(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) -
             if not _has_content(msg):
                 return [Say("questions-need-text", buttons=(Button(DONE_PAYLOAD, text_id="button-done"),))]
             return intake.collect(client, msg, ctx)
-        case Step.ONE_QUESTION | Step.CALL_WISH:
+        case Step.CALL_WISH:
+            return calls.pick(client, msg, ctx)
+        case Step.ONE_QUESTION:
             if not _has_content(msg):
                 return [Say("single-need-text")]
             return intake.single(client, msg, ctx)

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flows.model import Priority, Stage, Step
@@ -23,6 +24,7 @@ class Button:
     payload: str
     text_id: str | None = None  # a catalog text, or
     label: str | None = None  # a literal label (a service name from the catalogue)
+    at: datetime | None = None  # a call slot: `text_id` renders it as {slot}, in the reader's time zone
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Alert:
 @dataclass(frozen=True)
 class UpdateClient:
     language: str | None = None
+    timezone: str | None = None  # an IANA name the client stated (or their number implies)
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,40 @@ class MarkNoticed:
     what: str  # "restriction" | "flood" | "offhours"
 
 
-Effect = Say | Alert | UpdateClient | SetStep | AcceptTerms | OpenRequest | AddQuestion | ChangeStage | MarkNoticed
+@dataclass(frozen=True)
+class Flag:
+    """Take the client off auto-processing (their bookings wait for her) until she clears it."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class BookSlot:
+    """Book `starts_at` for `request`, releasing the request's current booking (a move).
+
+    The database decides a race for the slot (one `booked` row per start): when the slot is gone,
+    the shell discards the rest of the outcome and applies `if_taken` instead.
+    """
+
+    request: RequestRef
+    starts_at: datetime
+    minutes: int
+    if_taken: tuple["Effect", ...] = ()
+
+
+Effect = (
+    Flag
+    | Say
+    | Alert
+    | UpdateClient
+    | SetStep
+    | AcceptTerms
+    | OpenRequest
+    | AddQuestion
+    | ChangeStage
+    | MarkNoticed
+    | BookSlot
+)
 
 
 @dataclass(frozen=True)

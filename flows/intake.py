@@ -1,5 +1,6 @@
 """Choosing a format, accepting its terms, and collecting what the practitioner needs."""
 
+from flows import calls
 from flows.catalogue import Intake, Service
 from flows.context import Context
 from flows.effects import (
@@ -26,6 +27,9 @@ INTAKE_STEP = {
 }
 # Long enough for any real question; the full text is stored, only the quote is cut.
 QUOTE_LIMIT = 200
+# Questions in one list: far above any real reading (3–10), low enough that a runaway paste or a
+# bot cannot grow one request without bound. The client is told, and the list is kept as it is.
+MAX_QUESTIONS = 30
 
 
 def quote(text: str) -> str:
@@ -62,10 +66,10 @@ def choose(client: ClientView, service: Service, ctx: Context) -> list[Effect]:
                 ),
             ),
         ]
-    return start_intake(client, service)
+    return start_intake(client, service, ctx)
 
 
-def start_intake(client: ClientView, service: Service) -> list[Effect]:
+def start_intake(client: ClientView, service: Service, ctx: Context) -> list[Effect]:
     name = service.name(client.language)
     if service.intake is Intake.HANDOFF:
         return [
@@ -79,11 +83,12 @@ def start_intake(client: ClientView, service: Service) -> list[Effect]:
     ref = draft.id if draft is not None else NEW
     if draft is None:
         effects.append(OpenRequest(service.key, Stage.DRAFT))
+    if service.intake is Intake.CALL:
+        return effects + calls.start(client, service, ref, ctx)  # a real slot, picked from the free ones
     effects.append(SetStep(INTAKE_STEP[service.intake], service.key, ref))
     prompt = {
         Intake.QUESTIONS: "questions-prompt",
         Intake.ONE_QUESTION: "one-question-prompt",
-        Intake.CALL: "call-wish-prompt",
     }[service.intake]
     buttons = (Button(DONE_PAYLOAD, text_id="button-done"),) if service.intake is Intake.QUESTIONS else ()
     effects.append(Say(prompt, {"service": name, "name": client.name}, buttons=buttons))
@@ -92,7 +97,9 @@ def start_intake(client: ClientView, service: Service) -> list[Effect]:
 
 def on_terms(client: ClientView, accepted: bool | None, ctx: Context) -> list[Effect]:
     service = ctx.catalogue.get(client.step_service)
-    if service is None:
+    if service is None or service.intake is Intake.SITUATION:
+        # Gone from the catalogue, or made the emergency format since its terms were shown (a
+        # catalogue edit): nothing to start from here, so offer the menu again (found by fuzzing).
         return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language)]
     if accepted is None:
         return [
@@ -107,7 +114,7 @@ def on_terms(client: ClientView, accepted: bool | None, ctx: Context) -> list[Ef
         ]
     if not accepted:
         return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language, "terms-declined")]
-    return [AcceptTerms(service.key), *start_intake(client, service)]
+    return [AcceptTerms(service.key), *start_intake(client, service, ctx)]
 
 
 def collect(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
@@ -117,6 +124,8 @@ def collect(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
         return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language)]
     draft = next((r for r in client.requests if r.id == ref), None)
     count = (len(draft.questions) if draft else 0) + 1
+    if count > MAX_QUESTIONS:
+        return [list_full()]
     return [
         AddQuestion(ref, question_text(msg)),
         Say("question-added", {"count": count}, buttons=(Button(DONE_PAYLOAD, text_id="button-done"),)),
@@ -139,12 +148,11 @@ def submit(client: ClientView, ctx: Context) -> list[Effect]:
 def confirm(client: ClientView, service: Service, ref: RequestRef, count: int, ctx: Context) -> list[Effect]:
     position = ctx.queue_lengths.get(service.key, 0) + 1
     eta = estimate(service, position, ctx.now, ctx.stats)
-    text_id = "confirm-call" if service.intake is Intake.CALL else "confirm-queue"
     return [
         ChangeStage(ref, Stage.SUBMITTED),
         SetStep(Step.IDLE),
         Say(
-            text_id,
+            "confirm-queue",
             {
                 "name": client.name,
                 "service": service.name(client.language),
@@ -160,7 +168,7 @@ def confirm(client: ClientView, service: Service, ref: RequestRef, count: int, c
 
 
 def single(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
-    """`one_question` and call wishes take exactly one message, then go straight to the queue."""
+    """`one_question` takes exactly one message, then goes straight to the queue."""
     service = ctx.catalogue.get(client.step_service)
     ref = client.step_request_id
     if service is None or ref is None:
@@ -192,7 +200,13 @@ def add_later(client: ClientView, text: str, ctx: Context) -> list[Effect]:
             SetStep(Step.QUESTIONS, target.service, target.id),
             Say("add-question-prompt", buttons=(Button(DONE_PAYLOAD, text_id="button-done"),)),
         ]
+    if len(target.questions) >= MAX_QUESTIONS:
+        return [list_full()]
     return [
         AddQuestion(target.id, text.strip()),
         Say("add-question-added", {"count": len(target.questions) + 1, "number": target.id}),
     ]
+
+
+def list_full() -> Say:
+    return Say("questions-limit", {"limit": MAX_QUESTIONS}, buttons=(Button(DONE_PAYLOAD, text_id="button-done"),))

@@ -30,6 +30,7 @@ class Intent(StrEnum):
     NO = "no"  # «нет», "no"
     HELP = "help"  # /help, «помощь», "help"
     SERVICE = "service"  # a catalogue format named in words or by its menu number
+    PAID_CLAIM = "paid_claim"  # «я оплатила», «перевела оплату», "I paid", «zapłaciłam»
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,16 @@ _DISCOUNT = _rx(
     r"\bакци(?:я|и|ю|ей|ях)\b", r"\bпромо\w*", r"\bdiscount\w*", r"\bcheaper\b", r"\bpromo\w*",
     r"\bcoupon\w*", r"\bzniz\w*", r"\btaniej\b", r"\brabat\w*",
 )
+# «Я оплатил(а)»: a short message saying the payment was made; «не оплатила» is not one.
+_PAID = _rx(
+    r"(?<!\bне )(?<!\bнe )\b(?:оплатил|оплатила|оплатили|оплачено|оплачена|оплатила\w*)\b",
+    r"(?<!\bне )\b(?:перевел|перевела|скинул|скинула|отправил|отправила) (?:оплат|деньг|денег|перевод)\w*",
+    r"\bоплата (?:отправлена|прошла|ушла)\b",
+    r"\bi(?:ve)? (?:have |just |already )*(?:paid|sent the payment|made the payment)\b",
+    r"\bpayment (?:is )?(?:sent|done|made|completed)\b",
+    r"\b(?:zaplacil\w*|oplacil\w*|przelal\w*)",
+)
+_PAID_MAX_WORDS = 15
 _CANCEL = _rx(r"\bотмен\w*", r"\bпередумал\w*", r"\bcancel\w*", r"\banuluj\w*", r"\brezygn\w*")
 _CANCEL_NEGATED = _rx(r"\bне (?:надо |нужно |хочу |стоит |будем )?(?:отмен|передум)",
                       r"\b(?:dont|do not) cancel", r"\bnie anuluj")
@@ -233,6 +244,8 @@ def recognise(text: str) -> Recognised:
     short = len(keys) <= _SHORT
     if _LINK_NOUN.search(text_f) and _LINK_FAILURE.search(text_f):
         return Recognised(Intent.LINK_PROBLEM)
+    if len(keys) <= _PAID_MAX_WORDS and _PAID.search(text_f):
+        return Recognised(Intent.PAID_CLAIM)
     for intent, pattern in ((Intent.STATUS, _STATUS), (Intent.HUMAN, _HUMAN),
                             (Intent.DISCOUNT, _DISCOUNT)):
         if pattern.search(text_f):

@@ -49,7 +49,7 @@ class Step(StrEnum):
     TERMS = "terms"  # terms of `service` shown, waiting for acceptance
     QUESTIONS = "questions"  # collecting a question list into `request_id`
     ONE_QUESTION = "one_question"  # waiting for the single question
-    CALL_WISH = "call_wish"  # waiting for the preferred date/time of a call
+    CALL_WISH = "call_wish"  # picking a call slot (a button or a typed date) for `request_id`
     SITUATION = "situation"  # emergency: waiting for the situation
     CONFIRM_CANCEL = "confirm_cancel"  # asked «cancel request N?»
 
@@ -68,6 +68,8 @@ class Inbound:
     payload: str | None = None  # button data, when a button was tapped
     language_hint: str | None = None
     media_ref: str | None = None
+    username: str | None = None  # Telegram @username: how the practitioner may name the client
+    contact_phone: str | None = None  # Telegram: the sender shared their own number (a contact)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class RequestView:
     submitted_at: datetime | None = None
     position: int | None = None  # 1-based place among open requests of the service
     deadline_at: datetime | None = None
+    call_at: datetime | None = None  # the booked call slot (UTC), for a call request
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class ClientView:
     name: str
     language: str
     first_contact: bool = False
+    timezone: str = "Europe/Moscow"  # IANA; the practitioner's unless the client's is known
     step: Step = Step.IDLE
     step_service: str | None = None
     step_request_id: int | None = None
@@ -96,10 +100,15 @@ class ClientView:
     restricted: bool = False
     restriction_until: datetime | None = None
     restriction_announced: bool = True
-    messages_last_minute: int = 0  # inbound, including this one
+    # Inbound in the flood window (catalogue [limits] flood_minutes, one minute by default),
+    # including this one; the name predates the configurable window.
+    messages_last_minute: int = 0
     flood_reported: bool = False  # already reported for the current burst
     offhours_notified_at: datetime | None = None
     requests: tuple[RequestView, ...] = ()
+    restriction_urgent_alerted: bool = False  # an urgent message already reached her this restriction
+    flagged: bool = False  # off auto-processing (payment flip-flops) until she clears it
+    payment_events: tuple["PaymentEvent", ...] = ()  # recent, oldest first (flows/boundaries.payment_flips)
 
     def open_request(self, service: str) -> RequestView | None:
         for request in self.requests:
@@ -109,8 +118,19 @@ class ClientView:
 
 
 @dataclass(frozen=True)
+class PaymentEvent:
+    """A stored fact of a client confirming or cancelling: a booking submitted, «я оплатила», a cancel."""
+
+    at: datetime
+    kind: str  # "confirm" (a booking submitted) | "claim" (said they paid) | "cancel"
+    request_id: int | None = None
+
+
+@dataclass(frozen=True)
 class QueueStats:
     """What the ETA is computed from, per service: recent median time between completions."""
 
     throughput: dict[str, float] = field(default_factory=dict)  # service -> days per request
     paused_until: datetime | None = None
+    paused: bool = False  # a /pause is on (paused_until None: until she resumes)
+    pause_note: str = ""

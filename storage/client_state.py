@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from flows.boundaries import FLIP_WINDOW
 from flows.model import ClientView, RequestView, Stage, Step
 from storage.models import Client
 from storage.uow import UnitOfWork
@@ -10,8 +11,15 @@ from storage.uow import UnitOfWork
 FLOOD_MEMORY = timedelta(hours=1)
 
 
-async def load_client_view(uow: UnitOfWork, client: Client, now: datetime, first_contact: bool) -> ClientView:
+async def load_client_view(
+    uow: UnitOfWork,
+    client: Client,
+    now: datetime,
+    first_contact: bool,
+    flood_window: timedelta = timedelta(minutes=1),
+) -> ClientView:
     requests = await uow.requests.for_client(client.id)
+    calls = await uow.bookings.booked_for_client(client.id)
     questions = await uow.requests.questions([r.id for r in requests])
     views = []
     for request in requests:
@@ -26,6 +34,7 @@ async def load_client_view(uow: UnitOfWork, client: Client, now: datetime, first
                 submitted_at=request.submitted_at,
                 position=await uow.requests.position(request),
                 deadline_at=request.deadline_at,
+                call_at=calls.get(request.id),
             )
         )
     restriction = await uow.clients.active_restriction(client.id, now)
@@ -34,6 +43,7 @@ async def load_client_view(uow: UnitOfWork, client: Client, now: datetime, first
         name=client.display_name,
         language=client.language,
         first_contact=first_contact,
+        timezone=client.timezone,
         step=Step(client.step),
         step_service=client.step_service,
         step_request_id=client.step_request_id,
@@ -41,8 +51,12 @@ async def load_client_view(uow: UnitOfWork, client: Client, now: datetime, first
         restricted=restriction is not None,
         restriction_until=restriction.until if restriction else None,
         restriction_announced=restriction is None or restriction.announced_at is not None,
-        messages_last_minute=await uow.messages.inbound_since(client.id, now - timedelta(minutes=1)),
+        messages_last_minute=await uow.messages.inbound_since(client.id, now - flood_window),
         flood_reported=client.flood_reported_at is not None and now - client.flood_reported_at < FLOOD_MEMORY,
         offhours_notified_at=client.offhours_notified_at,
         requests=tuple(views),
+        restriction_urgent_alerted=restriction is not None
+        and await uow.clients.urgent_alerted_since(client.id, restriction.created_at),
+        flagged=client.flagged_at is not None,
+        payment_events=tuple(await uow.clients.payment_events(client.id, now - FLIP_WINDOW)),
     )

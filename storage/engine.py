@@ -1,18 +1,34 @@
-"""Engine creation and schema upgrades (Alembic, applied at start-up)."""
+"""Engine creation and schema upgrades (Alembic, applied at start-up).
 
+Two backends, one schema: SQLite (one process, the default) and PostgreSQL via asyncpg (several
+worker processes). What differs between them is kept here, so repositories stay dialect-free.
+"""
+
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Any constant shared by every process of a deployment: the key of the advisory lock that lets
+# only one of N starting workers run the migrations at a time (the others then find them done).
+MIGRATION_LOCK = 0x7072_6965_6D00  # "priem\0"
 
-def make_engine(url: str) -> AsyncEngine:
+# PostgreSQL `text` cannot hold NUL (SQLite can): a client can send one, and the raw update must
+# still be stored, so NUL becomes U+FFFD on the way in.
+NUL, REPLACEMENT = "\x00", "\ufffd"
+
+
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgres_engine(url, pool_size, max_overflow)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
@@ -33,6 +49,48 @@ def make_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def _postgres_engine(url: str, pool_size: int, max_overflow: int) -> AsyncEngine:
+    # Each worker process has its own pool: N workers hold up to N × (pool_size + max_overflow)
+    # connections, well under PostgreSQL's default max_connections=100 for a handful of workers.
+    # pool_pre_ping: a connection dropped by a PostgreSQL restart or an idle timeout is replaced
+    # instead of failing the request that draws it; pool_recycle keeps clear of idle timeouts
+    # of proxies such as PgBouncer.
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        # Fail a start-up against an unreachable server in seconds, not minutes.
+        connect_args={"timeout": 10},
+    )
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute", retval=True)
+    def _no_nul(
+        _conn: object, _cursor: object, statement: str, parameters: Any, _context: object, executemany: bool
+    ) -> tuple[str, Any]:
+        if executemany and isinstance(parameters, Sequence):
+            return statement, [_strip_nul(row) for row in parameters]
+        return statement, _strip_nul(parameters)
+
+    return engine
+
+
+def _strip_nul(parameters: Any) -> Any:
+    if isinstance(parameters, Mapping):
+        if any(isinstance(v, str) and NUL in v for v in parameters.values()):
+            return {k: _clean(v) for k, v in parameters.items()}
+        return parameters
+    if isinstance(parameters, tuple | list):
+        if any(isinstance(v, str) and NUL in v for v in parameters):
+            return type(parameters)(_clean(v) for v in parameters)
+    return parameters
+
+
+def _clean(value: Any) -> Any:
+    return value.replace(NUL, REPLACEMENT) if isinstance(value, str) else value
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
 
@@ -44,6 +102,10 @@ def alembic_config() -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # N workers start at once: the first migrates, the others wait here, then find the
+        # schema at head. Released with the transaction (DDL is transactional on PostgreSQL).
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

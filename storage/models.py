@@ -355,3 +355,37 @@ class ScheduledJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Payment(Base):
+    """One invoice or payment link for a request, and what became of it (bot/payments.py).
+
+    `event_id` is the provider's id for the money arriving (Telegram's charge id, Stripe's event
+    id): unique per provider, so a payment delivered three times is recorded once.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("provider", "event_id"),
+        Index("ix_payments_request", "request_id"),
+        Index("ix_payments_client", "client_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    provider: Mapped[str] = mapped_column(String(16))  # "telegram" | "stripe"
+    currency: Mapped[str] = mapped_column(String(8))  # "XTR" for Telegram Stars
+    amount: Mapped[int] = mapped_column(BigInteger)  # minor units (Stars are whole)
+    # held (waits for her approval) → invoiced → paid → refunded
+    state: Mapped[str] = mapped_column(String(16))
+    check_token: Mapped[str] = mapped_column(String(32))  # in the invoice payload / link
+    event_id: Mapped[str | None] = mapped_column(String(255))
+    telegram_charge_id: Mapped[str | None] = mapped_column(String(255))
+    provider_charge_id: Mapped[str | None] = mapped_column(String(255))
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255))
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    checkout_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

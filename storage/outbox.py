@@ -1,8 +1,9 @@
 """The durable outbox: enqueue inside the unit of work; the relay claims, sends and marks."""
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -53,12 +54,14 @@ class OutboxRelayStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def claim(
-        self, now: datetime, limit: int, lease: timedelta, channels: tuple[str, ...]
+    async def due(
+        self, now: datetime, limit: int, channel: str, exclude: Collection[str] = ()
     ) -> list[OutboxItem]:
-        """Due rows by priority, each the oldest unsent one of its destination (order per chat).
+        """Due rows of one channel by priority, each the oldest unsent one of its destination
+        (strict order per chat). Read only: the relay takes the ones it has tokens for.
 
-        A claimed row is leased: a crashed sender's rows become due again when the lease ends.
+        `exclude`: destinations that must wait for their per-chat rate. FOR UPDATE SKIP LOCKED
+        keeps two relays on PostgreSQL from selecting the same rows (SQLite has one writer).
         """
         earlier = aliased(OutboxItem)
         blocked = exists().where(
@@ -67,25 +70,58 @@ class OutboxRelayStore:
             earlier.id < OutboxItem.id,
             earlier.state.in_(("pending", "sending")),
         )
-        due = and_(
-            OutboxItem.next_attempt_at <= now,
-            (OutboxItem.state == "pending")
-            | ((OutboxItem.state == "sending") & (OutboxItem.lease_until < now)),
-        )
-        rows = list(
-            await self.session.scalars(
-                select(OutboxItem)
-                .where(due, OutboxItem.channel.in_(channels), ~blocked)
-                .order_by(OutboxItem.priority, OutboxItem.id)
-                .limit(limit)
+        query = (
+            select(OutboxItem)
+            .where(
+                OutboxItem.state == "pending",
+                OutboxItem.next_attempt_at <= now,
+                OutboxItem.channel == channel,
+                ~blocked,
             )
+            .order_by(OutboxItem.priority, OutboxItem.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        for item in rows:
+        if exclude:
+            query = query.where(OutboxItem.destination.not_in(list(exclude)))
+        return list(await self.session.scalars(query))
+
+    async def take(self, items: list[OutboxItem], now: datetime, lease: timedelta) -> None:
+        """Claimed for sending now. A row still `sending` when its lease ends was being sent
+        when its process died: see expire_leases."""
+        for item in items:
             item.state = "sending"
             item.lease_until = now + lease
             item.attempts += 1
         await self.session.flush()
-        return rows
+
+    async def release(self, item_ids: list[int]) -> None:
+        """Claimed but never handed to a sender (the relay was stopped): pending again, as if
+        never claimed."""
+        if item_ids:
+            await self.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(item_ids), OutboxItem.state == "sending")
+                .values(state="pending", lease_until=None, attempts=OutboxItem.attempts - 1)
+            )
+
+    async def expire_leases(self, now: datetime, error: str) -> int:
+        """Rows left `sending` past their lease: the process died during the send, so the
+        message may have gone out. sendMessage and Twilio's Messages have no idempotency key:
+        these are `uncertain` (shown to the practitioner), never re-sent blindly.
+        The web chat is the exception: its "send" only marks the history row delivered, which is
+        safe to repeat, so its rows go back to `pending` — marked uncertain, the reply would never
+        show in the client's window (found by tests/e2e/test_crash.py)."""
+        expired = (OutboxItem.state == "sending", OutboxItem.lease_until < now)
+        await self.session.execute(
+            update(OutboxItem)
+            .where(*expired, OutboxItem.channel == "web")
+            .values(state="pending", lease_until=None, next_attempt_at=now)
+        )
+        result = await self.session.execute(
+            update(OutboxItem).where(*expired).values(state="uncertain", last_error=error, lease_until=None)
+        )
+        return int(result.rowcount or 0)  # the uncertain ones: those the practitioner must look at
 
     async def get(self, item_id: int) -> OutboxItem | None:
         return await self.session.get(OutboxItem, item_id)

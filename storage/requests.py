@@ -5,6 +5,7 @@ from statistics import median
 
 from sqlalchemy import and_, func, or_, select
 
+from storage.bookings import SETTLED_BY_STAGE, BookingRepo
 from storage.models import Client, Identity, Question, Request, StageChange
 from storage.scoped import Scoped
 
@@ -52,6 +53,28 @@ class RequestRepo(Scoped):
         if column and getattr(request, column) is None:
             setattr(request, column, now)
         self.session.add(StageChange(practitioner_id=self.pid, request_id=request.id, stage=stage, at=now))
+        if stage in SETTLED_BY_STAGE:
+            # A call's booking ends with its request: done → held, no_show → no_show, cancelled →
+            # released (the slot is free again). Whoever changes the stage, the slot follows.
+            await BookingRepo(self.session, self.pid).settle(request.id, SETTLED_BY_STAGE[stage], now)
+        await self.session.flush()
+        if stage == "submitted" and request.notified_position is None:
+            # The confirmation tells the client their place: the position pushes start from it,
+            # so a move right after booking is pushed, not silently recorded.
+            request.notified_position = await self.position(request)
+
+    async def mark_paid(self, request: Request, deadline_at: datetime | None, now: datetime) -> None:
+        if request.practitioner_id != self.pid:
+            raise PermissionError("request belongs to another practitioner")
+        request.payment_state = "paid"
+        request.paid_at = request.paid_at or now
+        request.deadline_at = deadline_at
+        await self.session.flush()
+
+    async def set_result(self, request: Request, link: str | None) -> None:
+        if request.practitioner_id != self.pid:
+            raise PermissionError("request belongs to another practitioner")
+        request.result_link = link
         await self.session.flush()
 
     async def add_question(self, request_id: int, text: str, now: datetime) -> None:

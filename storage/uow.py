@@ -5,15 +5,21 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.bookings import BookingRepo
 from storage.clients import ClientRepo
 from storage.delivery import DeliveryRepo
 from storage.inbox import InboxRepo
 from storage.messages import AlertRepo, MessageRepo
 from storage.models import DeadLetter, Practitioner
 from storage.outbox import OutboxRelayStore, OutboxRepo
+from storage.pauses import PauseRepo
+from storage.payments import PaymentRepo
+from storage.practice import PracticeRepo
 from storage.requests import RequestRepo
+from storage.stats import StatsRepo
 
 
 class UnitOfWork:
@@ -28,11 +34,16 @@ class UnitOfWork:
         pid = self.practitioner_id
         self.clients = ClientRepo(self.session, pid)
         self.requests = RequestRepo(self.session, pid)
+        self.bookings = BookingRepo(self.session, pid)
         self.messages = MessageRepo(self.session, pid)
         self.alerts = AlertRepo(self.session, pid)
         self.outbox = OutboxRepo(self.session, pid)
         self.inbox = InboxRepo(self.session, pid)
         self.delivery = DeliveryRepo(self.session, pid)
+        self.practice = PracticeRepo(self.session, pid, self.requests)
+        self.payments = PaymentRepo(self.session, pid)
+        self.pauses = PauseRepo(self.session, pid)
+        self.stats = StatsRepo(self.session, pid)
         return self
 
     async def __aexit__(
@@ -79,7 +90,11 @@ async def ensure_practitioner(
             return int(found)
         practitioner = Practitioner(slug=slug, name=name, created_at=now)
         session.add(practitioner)
-        await session.commit()
+        try:
+            await session.commit()
+        except IntegrityError:  # another worker process starting at the same time made it first
+            await session.rollback()
+            return int(await session.scalar(select(Practitioner.id).where(Practitioner.slug == slug)))
         return practitioner.id
 
 

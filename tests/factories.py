@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.catalogue_file import load_catalogue
+from flows.calls import bookable
 from flows.catalogue import Catalogue
 from flows.context import Context
 from flows.model import Channel, ClientView, Inbound, Kind
@@ -32,7 +33,10 @@ def catalogue() -> Catalogue:
 
 
 def context(now: datetime = WORKING_TIME, **queue_lengths: int) -> Context:
-    return Context(now=now, catalogue=catalogue(), queue_lengths=dict(queue_lengths))
+    """The practice at `now`, every call slot of the booking window still free."""
+    shop = catalogue()
+    free_slots = tuple(bookable(shop.calls, shop.hours.timezone, now))
+    return Context(now=now, catalogue=shop, queue_lengths=dict(queue_lengths), free_slots=free_slots)
 
 
 def inbound(

@@ -7,10 +7,14 @@ catch-all messages router last. The Desk arrives as the Dispatcher's `desk` kwar
 
 from aiogram import Router
 
-from handlers.telegram import buttons, commands, edits, messages
+from handlers.telegram import buttons, commands, edits, messages, payments
 
 
-def build_router() -> Router:
+def build_router(*, with_payments: bool = False) -> Router:
+    """`with_payments` adds the payments router, and with it `pre_checkout_query` to the update
+    types asked of Telegram; without payment settings the bot asks for exactly what it did."""
     root = Router(name=__name__)
+    if with_payments:
+        root.include_router(payments.router())  # before the catch-all: a payment is a message too
     root.include_routers(commands.router(), buttons.router(), edits.router(), messages.router())
     return root

@@ -28,6 +28,16 @@ def content(message: Message) -> tuple[Kind, str, str | None]:
     return Kind.OTHER, caption, getattr(media, "file_id", None)
 
 
+def own_phone(message: Message, user: User) -> str | None:
+    """The sender's number when they shared their own contact: Telegram fills the contact's
+    user_id from the number's account, so a match means the number is the sender's; a forwarded
+    or typed-in card of anyone else is never taken for it."""
+    contact = message.contact
+    if contact is None or contact.user_id != user.id or message.forward_origin is not None:
+        return None
+    return contact.phone_number
+
+
 def message_id(message: Message) -> str:
     return f"{message.chat.id}:{message.message_id}"
 
@@ -58,6 +68,8 @@ def from_message(
         payload=payload,
         language_hint=user.language_code,
         media_ref=media_ref,
+        username=user.username,
+        contact_phone=own_phone(message, user),
     )
 
 
@@ -79,4 +91,5 @@ def from_callback(callback: CallbackQuery, chat_id: int, *, now: datetime) -> In
         received_at=now,
         payload=callback.data,
         language_hint=callback.from_user.language_code,
+        username=callback.from_user.username,
     )

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from bot.settings import Settings
 from main import build
 from tests.e2e.chat_client import ChatClient
+from tests.e2e.dashboard_login import log_in
 from tests.factories import FakeClock
 
 
@@ -35,6 +36,7 @@ async def test_planned_reading_then_emergency_then_status(http: httpx.AsyncClien
     ack = await boris.ask("СРОЧНО!!! помогите")
     assert "экстренный запрос" in ack and "24 часов с момента оплаты" in ack
 
+    await log_in(http)
     state = (await http.get("/desk/api/state")).json()
     assert state["alerts"][0]["kind"] == "emergency"
     assert state["alerts"][0]["client_name"] == "Борис"

@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.telegram_app import webhook_secret
 from main import build
 from storage.models import Client, InboxUpdate, Message, OutboxItem, Question
+from tests.database import url_for
 from tests.e2e.telegram_client import (
     SECRET_HEADER,
     Delivery,
@@ -35,7 +36,7 @@ PUBLIC = "https://desk.example.com"
 def telegram_settings(db_path: Path, api: TelegramBotAPI, mode: str) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
-        database_url=f"sqlite+aiosqlite:///{db_path}",
+        database_url=url_for(db_path),
         telegram_bot_token=TOKEN,
         telegram_api_server=api.base_url,
         telegram_mode=mode,

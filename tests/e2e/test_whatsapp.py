@@ -10,6 +10,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 
 from main import build
 from storage.models import DeadLetter, InboxUpdate, Message, Question
+from tests.e2e.dashboard_login import log_in
 from tests.e2e.whatsapp_client import (
     PRACTITIONER,
     PUBLIC,
@@ -60,6 +61,7 @@ async def test_the_whole_journey_on_whatsapp(
     status = await anna.ask("где мой расклад?")
     assert "Место в очереди: 1" in status and "Плановый расклад" in status
 
+    await log_in(wa_http)
     state = (await wa_http.get("/desk/api/state")).json()
     assert state["queue"][0]["is_emergency"] and state["queue"][0]["client_name"] == "Борис"
     assert {row["channel"] for row in state["queue"]} == {"whatsapp"}

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from bot import whatsapp_inbox
 from main import build
 from storage.models import DeadLetter, InboxUpdate, Message, OutboxItem
+from tests.e2e.dashboard_login import log_in
 from tests.e2e.whatsapp_client import (
     STATUS,
     WhatsAppUser,
@@ -79,6 +80,7 @@ async def test_63016_holds_the_reply_until_the_client_writes_again(
     clock.advance(hours=1)
     await wa_app.state.relay.drain()
     assert anna.replies() == [] and len(twilio_api.requests) == 1  # held, not retried
+    await log_in(wa_http)
     [shown] = (await wa_http.get("/desk/api/state")).json()[
         "undelivered"
     ]  # the practitioner sees it
@@ -146,6 +148,7 @@ async def test_an_undelivered_report_shows_the_error(wa_user, wa_app, wa_http, t
     await report(wa_http, anna, sent.sid, "undelivered", ErrorCode="63024")
     [row] = await outbox(wa_app, anna)
     assert row.delivery_status == "undelivered" and row.last_error == "twilio 63024"
+    await log_in(wa_http)
     [shown] = (await wa_http.get("/desk/api/state")).json()["undelivered"]
     assert shown["delivery_status"] == "undelivered" and shown["error"] == "twilio 63024"
 
@@ -195,6 +198,9 @@ async def test_a_report_on_a_message_not_ours_is_dropped_after_a_few_tries(
     assert row.processed_at is not None and row.attempts == whatsapp_inbox.MAX_ATTEMPTS
 
 
+STORAGE_FAULTS = ("OperationalError", "ProgrammingError")
+
+
 async def break_storage(app: FastAPI, broken: bool) -> None:
     """A storage fault after the inbox write: every handling of a message reads restrictions."""
     names = (
@@ -212,7 +218,8 @@ async def test_a_failure_after_storing_answers_200_and_the_worker_handles_it_onc
     await break_storage(wa_app, broken=True)
     await anna.say("Здравствуйте!")  # asserts 200 + TwiML: Twilio would never re-send a 5xx
     [row] = await rows(wa_app, InboxUpdate)
-    assert row.processed_at is None and row.attempts == 1 and row.last_error == "OperationalError"
+    # SQLite reports the missing table as OperationalError, PostgreSQL as ProgrammingError.
+    assert row.processed_at is None and row.attempts == 1 and row.last_error in STORAGE_FAULTS
     assert await rows(wa_app, Message) == []
 
     await break_storage(wa_app, broken=False)
@@ -231,7 +238,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered(wa_user, wa_app: Fa
     [row] = await rows(wa_app, InboxUpdate)
     assert row.processed_at is not None and row.attempts == whatsapp_inbox.MAX_ATTEMPTS
     [letter] = await rows(wa_app, DeadLetter)
-    assert letter.external_id == row.external_id and "OperationalError" in letter.reason
+    assert letter.external_id == row.external_id and any(fault in letter.reason for fault in STORAGE_FAULTS)
     await break_storage(wa_app, broken=False)
 
 

@@ -18,6 +18,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.settings import Settings
 from main import build
+from tests.database import url_for
 from tests.factories import FakeClock
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioAPI
 
@@ -124,7 +125,7 @@ class WhatsAppUser:
 
 def whatsapp_settings(db_path: Path, api: TwilioAPI, **changes: Any) -> Settings:
     values: dict[str, Any] = {
-        "database_url": f"sqlite+aiosqlite:///{db_path}",
+        "database_url": url_for(db_path),
         "twilio_account_sid": ACCOUNT_SID,
         "twilio_auth_token": AUTH_TOKEN,
         "twilio_whatsapp_from": FROM,

@@ -1,13 +1,17 @@
 """A Bot API double: a real HTTP server on 127.0.0.1 that aiogram's own session talks to.
 
 It implements the methods priem uses, records every call, serves getUpdates from a queue
-(long polling included), and can be told to answer the next calls with 429 or 5xx.
+(long polling included), and can be told to answer the next calls with 429 or 5xx. With
+`enforce_limits` it also acts as Telegram's flood control does for sendMessage: more than
+`overall` messages in any one second, or `per_chat` to one chat, get 429 with retry_after.
 """
 
 import asyncio
 import itertools
 import json
 import socket
+import time
+from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +19,15 @@ from typing import Any
 from aiohttp import web
 
 TOKEN = "123456:TEST-token-for-the-double"
-JSON_FIELDS = frozenset({"reply_markup", "allowed_updates"})
-INT_FIELDS = frozenset({"chat_id", "offset", "timeout", "limit", "message_id", "cache_time"})
+JSON_FIELDS = frozenset({"reply_markup", "allowed_updates", "prices"})
+INT_FIELDS = frozenset({"chat_id", "offset", "timeout", "limit", "message_id", "cache_time", "user_id"})
+BOOL_FIELDS = frozenset({"ok"})
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "priem", "username": "priem_test_bot"}
+
+
+class _BotAPIError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        self.status, self.description = status, description
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,13 @@ class TelegramBotAPI:
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.latency = 0.0  # seconds before each sendMessage is answered: a network round trip
+        self.limits: tuple[int, int] | None = None
+        self.too_many = 0  # 429s answered by enforce_limits
+        self.in_flight = 0  # sendMessage requests received and not yet answered
+        self._accepted: deque[float] = deque()
+        self._accepted_per_chat: defaultdict[int, deque[float]] = defaultdict(deque)
+        self.refunded: set[str] = set()  # telegram_payment_charge_ids given back
 
     # What a test arranges
 
@@ -77,6 +94,11 @@ class TelegramBotAPI:
             self._failures.append(
                 Failure(method, status, description or f"error {status}", parameters, delay)
             )
+
+    def enforce_limits(self, overall: int = 30, per_chat: int = 1) -> None:
+        """Answer sendMessage with 429 once a moving one-second window holds `overall`
+        accepted messages, or `per_chat` to the same chat."""
+        self.limits = (overall, per_chat)
 
     # What a test reads
 
@@ -123,10 +145,24 @@ class TelegramBotAPI:
             return self._error(
                 method, params, failure.status, failure.description, failure.parameters
             )
+        if method == "sendMessage" and self.limits is not None and self._flooded(params["chat_id"]):
+            self.too_many += 1
+            return self._error(
+                method, params, 429, "Too Many Requests: retry after 1", {"retry_after": 1}
+            )
+        if method == "sendMessage" and self.latency:
+            self.in_flight += 1
+            try:
+                await self._sleep(self.latency)
+            finally:
+                self.in_flight -= 1
         handler = getattr(self, f"_{method}", None)
         if handler is None:
             return self._error(method, params, 404, "Not Found: method not found")
-        result = await handler(params)
+        try:
+            result = await handler(params)
+        except _BotAPIError as error:
+            return self._error(method, params, error.status, error.description)
         self.calls.append(Call(method, params, 200))
         return web.json_response({"ok": True, "result": result})
 
@@ -143,6 +179,21 @@ class TelegramBotAPI:
         if parameters:
             body["parameters"] = parameters
         return web.json_response(body, status=status)
+
+    def _flooded(self, chat_id: int) -> bool:
+        """Counts this message in, unless it would exceed a limit (then it is not accepted)."""
+        assert self.limits is not None
+        overall, per_chat = self.limits
+        now = time.monotonic()
+        chat = self._accepted_per_chat[chat_id]
+        for window in (self._accepted, chat):
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+        if len(self._accepted) >= overall or len(chat) >= per_chat:
+            return True
+        self._accepted.append(now)
+        chat.append(now)
+        return False
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -168,6 +219,34 @@ class TelegramBotAPI:
         return message
 
     async def _answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    # Payments (Bot API: payments, Telegram Stars)
+
+    async def _sendInvoice(self, params: dict[str, Any]) -> dict[str, Any]:
+        invoice = {
+            "title": params["title"],
+            "description": params["description"],
+            "start_parameter": "",
+            "currency": params["currency"],
+            "total_amount": sum(int(p["amount"]) for p in params["prices"]),
+        }
+        return {
+            "message_id": next(self._message_ids),
+            "date": 1_790_000_000,
+            "chat": {"id": params["chat_id"], "type": "private"},
+            "from": BOT_USER,
+            "invoice": invoice,
+        }
+
+    async def _answerPreCheckoutQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _refundStarPayment(self, params: dict[str, Any]) -> bool:
+        charge = params["telegram_payment_charge_id"]
+        if charge in self.refunded:
+            raise _BotAPIError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+        self.refunded.add(charge)
         return True
 
     async def _setWebhook(self, params: dict[str, Any]) -> bool:
@@ -199,6 +278,8 @@ def _params(form: Mapping[str, Any]) -> dict[str, Any]:
             params[key] = json.loads(value)
         elif key in INT_FIELDS:
             params[key] = int(value)
+        elif key in BOOL_FIELDS:
+            params[key] = value == "true"
         else:
             params[key] = value
     return params

@@ -5,11 +5,16 @@ It serves POST /2010-04-01/Accounts/{sid}/Messages.json, checks Basic auth as Tw
 records every request, and can be told to answer the next calls with an HTTP status and a Twilio
 error code (500, 429/20429, 63016…) or to hang past the client's timeout. Anything else gets a
 404 that says what the double serves, so a wrong URL fails loudly.
+
+WhatsApp's 24-hour window: a test closes it per number (`close_window`); a free-form Body to such
+a number is then refused with 400/63016, as Twilio does, while a template send (ContentSid +
+ContentVariables) is accepted. A send with neither, or both, is refused with 400/21619.
 """
 
 import asyncio
 import base64
 import itertools
+import json
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +41,14 @@ class MessageRequest:
     def body(self) -> str:
         return self.params.get("Body", "")
 
+    @property
+    def content_sid(self) -> str | None:
+        return self.params.get("ContentSid")
+
+    @property
+    def content_variables(self) -> dict[str, str]:
+        return json.loads(self.params.get("ContentVariables") or "{}")
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -51,6 +64,7 @@ class TwilioAPI:
         self.requests: list[MessageRequest] = []
         self._failures: list[Failure] = []
         self.planned_sids: list[str] = []  # MessageSids to hand out next, before the counter's
+        self.closed_windows: set[str] = set()  # "whatsapp:+…" numbers free-form text cannot reach
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -60,6 +74,13 @@ class TwilioAPI:
     def fail_next(self, status: int, code: int | None = None, *, times: int = 1) -> None:
         """Answer the next `times` Messages calls with this status and Twilio error code."""
         self._failures += [Failure(status, code if code is not None else status)] * times
+
+    def close_window(self, to: str) -> None:
+        """The client at `to` last wrote over 24 h ago: free-form sends get 63016 until reopened."""
+        self.closed_windows.add(to)
+
+    def open_window(self, to: str) -> None:
+        self.closed_windows.discard(to)
 
     def hang_next(self) -> None:
         """Take the next request and never answer it (until the double stops)."""
@@ -100,6 +121,9 @@ class TwilioAPI:
         if request.headers.get("Authorization") != _basic(self.account_sid, self.auth_token):
             return _error(401, 20003, "Authenticate")
         params = {key: str(value) for key, value in (await request.post()).items()}
+        if ("Body" in params) == ("ContentSid" in params):
+            self.requests.append(MessageRequest(params, 400))
+            return _error(400, 21619, "A text message body or a ContentSid is required")
         if self._failures:
             failure = self._failures.pop(0)
             if failure.hang:
@@ -108,6 +132,9 @@ class TwilioAPI:
                 return _error(503, 20503, "the double stopped")
             self.requests.append(MessageRequest(params, failure.status))
             return _error(failure.status, failure.code, f"scripted error {failure.code}")
+        if "Body" in params and params.get("To") in self.closed_windows:
+            self.requests.append(MessageRequest(params, 400))
+            return _error(400, 63016, "outside the allowed window (freeform)")
         sid = self.planned_sids.pop(0) if self.planned_sids else f"SM{next(_sids):032x}"
         self.requests.append(MessageRequest(params, 201, sid))
         return web.json_response(_message(self.account_sid, sid, params), status=201)

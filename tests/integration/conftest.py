@@ -6,15 +6,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.engine import make_engine, session_factory, upgrade
 from storage.uow import ensure_practitioner
+from tests import database
 from tests.factories import WORKING_TIME
 
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
+    async with database.database_for(tmp_path / "store.db") as url:
+        engine = make_engine(url)
+        await upgrade(engine)
+        yield engine
+        await engine.dispose()
 
 
 @pytest.fixture

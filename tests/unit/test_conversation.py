@@ -10,6 +10,7 @@ from flows.effects import (
     AcceptTerms,
     AddQuestion,
     Alert,
+    BookSlot,
     ChangeStage,
     MarkNoticed,
     OpenRequest,
@@ -184,7 +185,7 @@ class TestChoosingAFormat:
         [
             ("planned_reading", Step.QUESTIONS, "questions-prompt"),
             ("one_question", Step.ONE_QUESTION, "one-question-prompt"),
-            ("planned_call", Step.CALL_WISH, "call-wish-prompt"),
+            ("planned_call", Step.CALL_WISH, "call-pick-prompt"),
         ],
     )
     def test_with_the_terms_already_accepted_the_intake_starts_at_once(
@@ -573,26 +574,32 @@ class TestOneQuestion:
 
 
 class TestPlannedCall:
-    @pytest.mark.parametrize(
-        "wish", ["в среду после 18:00", "Удобно созвониться в среду вечером, звонок лучше в 19"]
-    )
-    def test_the_call_wish_is_stored_and_confirmed(self, wish: str) -> None:
-        outcome = reply(collecting(Step.CALL_WISH, request(7, "planned_call", Stage.DRAFT)), wish)
+    """The call intake books a real slot; the slot logic itself is in tests/unit/test_calls.py."""
 
-        assert outcome.effects[:3] == (
-            AddQuestion(7, wish),
-            ChangeStage(7, Stage.SUBMITTED),
-            SetStep(Step.IDLE),
-        )
-        confirmation = the_say(outcome, "confirm-call")
+    # Thursday 3 December 2026, 15:00 in Moscow: a slot of the default grid, in the window.
+    SLOT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+    @pytest.mark.parametrize("typed", ["3 декабря 15:00", "03.12 15:00", "чт 3 декабря, 15:00"])
+    def test_a_typed_date_and_time_books_that_slot_and_confirms_it(self, typed: str) -> None:
+        outcome = reply(collecting(Step.CALL_WISH, request(7, "planned_call", Stage.DRAFT)), typed)
+
+        [book] = outcome.of(BookSlot)
+        assert (book.request, book.starts_at, book.minutes) == (7, self.SLOT, 60)
+        assert outcome.effects[1:3] == (ChangeStage(7, Stage.SUBMITTED), SetStep(Step.IDLE))
+        confirmation = the_say(outcome, "call-booked")
         assert confirmation.params["number"] == 7
         assert confirmation.params["service"] == "Плановый созвон"
-        assert confirmation.params["eta"] == Say("eta-unknown")
+        assert confirmation.params["slot"] == self.SLOT
+        assert outcome.of(AddQuestion) == []
 
-    def test_an_empty_call_wish_asks_again(self) -> None:
-        outcome = reply(collecting(Step.CALL_WISH, request(7, "planned_call", Stage.DRAFT)), "👍")
+    @pytest.mark.parametrize("wish", ["в среду вечером", "👍", "Удобно созвониться, звонок лучше вечером"])
+    def test_a_wish_that_is_no_date_asks_for_one_with_the_free_slots(self, wish: str) -> None:
+        outcome = reply(collecting(Step.CALL_WISH, request(7, "planned_call", Stage.DRAFT)), wish)
 
-        assert outcome.effects == (Say("single-need-text"),)
+        assert outcome.of(BookSlot) == [] and outcome.of(AddQuestion) == []
+        hint = outcome.says()[-1]
+        assert hint.text_id in ("call-pick-hint", "call-slot-unavailable")
+        assert [b.payload for b in hint.buttons][0].startswith("slot:")
 
 
 class TestEmergency:
@@ -870,11 +877,21 @@ class TestRestrictedClient:
             Say(text_id, {"name": "Анна", "until_at": until}),
         )
 
-    @pytest.mark.parametrize("text", ["где мой расклад?", "СРОЧНО!!!", "/human", ""])
+    @pytest.mark.parametrize("text", ["где мой расклад?", "/human", "я оплатила", ""])
     def test_once_announced_gets_no_answer_at_all(self, text: str) -> None:
         restricted = client(restricted=True, restriction_announced=True)
 
         assert reply(restricted, text).effects == ()
+
+    def test_something_truly_urgent_reaches_her_once_per_restriction(self) -> None:
+        restricted = client(restricted=True, restriction_announced=True)
+
+        assert reply(restricted, "СРОЧНО!!! муж ушёл").effects == (
+            Alert("restricted_urgent", excerpt="СРОЧНО!!! муж ушёл"),
+            Say("restricted-urgent-ack", {"name": "Анна"}),
+        )
+        already = client(restricted=True, restriction_announced=True, restriction_urgent_alerted=True)
+        assert reply(already, "СРОЧНО!!!").effects == ()
 
     def test_off_hours_add_nothing_to_the_silence(self) -> None:
         restricted = client(restricted=True, restriction_announced=True)

@@ -131,6 +131,19 @@ INTENTS = [
     ("cancel my booking", I.CANCEL),
     ("anuluj", I.CANCEL),
     ("отменить созвон", I.CANCEL),  # beats SERVICE
+    # PAID_CLAIM
+    ("я оплатила", I.PAID_CLAIM),
+    ("Я оплатил(а)", I.PAID_CLAIM),
+    ("Здравствуйте, я оплатила заявку 12", I.PAID_CLAIM),
+    ("Оплачено!", I.PAID_CLAIM),
+    ("перевела оплату", I.PAID_CLAIM),
+    ("я оплатила, где мой расклад?", I.PAID_CLAIM),  # beats STATUS: she must confirm it
+    ("I've paid already", I.PAID_CLAIM),
+    ("payment sent", I.PAID_CLAIM),
+    ("zapłaciłam", I.PAID_CLAIM),
+    ("ещё не оплатила", I.NONE),
+    ("как оплатить?", I.NONE),
+    ("I haven't paid yet", I.NONE),
     # YES
     ("да", I.YES),
     ("Да!", I.YES),
@@ -212,7 +225,7 @@ def test_every_intent_is_covered() -> None:
 def test_intent_values_are_stable() -> None:
     assert {i.value for i in Intent} == {
         "none", "menu", "greeting", "status", "human", "discount", "link_problem", "done",
-        "add_question", "cancel", "yes", "no", "help", "service",
+        "add_question", "cancel", "yes", "no", "help", "service", "paid_claim",
     }
 
 

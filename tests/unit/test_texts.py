@@ -11,19 +11,23 @@ import ast
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from string import Formatter
 
 import pytest
 
 from bot.texts import Texts
+from flows import linking
+from flows.context import Context
 from flows.conversation import handle
 from flows.effects import Say
-from flows.model import OPEN_STAGES, ClientView, Kind, QueueStats, RequestView, Stage, Step
+from flows.model import OPEN_STAGES, ClientView, Kind, PaymentEvent, QueueStats, RequestView, Stage, Step
 from tests.factories import ROOT, WORKING_TIME, client, context, inbound
 
 TEXTS = Texts(ROOT / "locales")
 LANGUAGES = ("ru", "en")
-FLOWS = sorted((ROOT / "flows").rglob("*.py"))
+FLOWS = sorted((ROOT / "flows").glob("*.py"))  # the client conversation
+PRACTICE = sorted((ROOT / "flows" / "practice").glob("*.py"))  # the practitioner's commands
 
 
 # --- reading the ids out of flows/*.py ------------------------------------------------------
@@ -51,6 +55,8 @@ def _expand(node: ast.expr, names: dict[str, list[str]], where: str) -> list[str
         return [node.value]
     if isinstance(node, ast.Name) and names.get(node.id):
         return names[node.id]
+    if isinstance(node, ast.IfExp):
+        return _expand(node.body, names, where) + _expand(node.orelse, names, where)
     if isinstance(node, ast.JoinedStr) and _literals(node.values[0]) == ["stage-"]:
         return [f"stage-{stage.value}" for stage in Stage]
     raise AssertionError(f"{where}: cannot tell which text {ast.unparse(node)!r} names")
@@ -64,12 +70,12 @@ def _called(node: ast.Call) -> str | None:
     return node.func.id if isinstance(node.func, ast.Name) else None
 
 
-def _scan() -> tuple[set[str], set[str], set[str]]:
-    """(ids passed to Say/menu, button ids, alert kinds) across flows/*.py."""
+def _scan(paths: list[Path]) -> tuple[set[str], set[str], set[str]]:
+    """(ids passed to Say/menu/Answer/Notify/BadArgument, button ids, alert kinds) in `paths`."""
     says: set[str] = set()
     buttons: set[str] = set()
     alerts: set[str] = set()
-    for path in FLOWS:
+    for path in paths:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
         for function in functions:
@@ -89,7 +95,7 @@ def _scan() -> tuple[set[str], set[str], set[str]]:
                         pass  # menu() passes its own text_id on: its callers are read below
                     case "Say":
                         says.update(_expand(node.args[0], names, where))
-                    case "menu" if len(node.args) > 2:
+                    case "menu" | "offer" if len(node.args) > 2:
                         says.update(_expand(node.args[2], names, where))
                     case "menu" if "text_id" in keywords:
                         says.update(_expand(keywords["text_id"], names, where))
@@ -97,11 +103,18 @@ def _scan() -> tuple[set[str], set[str], set[str]]:
                         buttons.update(_expand(keywords["text_id"], names, where))
                     case "Alert":
                         alerts.update(_expand(node.args[0], names, where))
+                    case "Answer" | "BadArgument" if node.args:
+                        says.update(_expand(node.args[0], names, where))
+                    case "Notify" if len(node.args) > 1:
+                        says.update(_expand(node.args[1], names, where))
     return says, buttons, alerts
 
 
-SAYS, BUTTONS, ALERT_KINDS = _scan()
-EMITTED = sorted(SAYS | BUTTONS | {f"alert-{kind}" for kind in ALERT_KINDS})
+SAYS, BUTTONS, ALERT_KINDS = _scan(FLOWS)
+PRACTICE_SAYS, PRACTICE_BUTTONS, _ = _scan(PRACTICE)
+EMITTED = sorted(
+    SAYS | BUTTONS | PRACTICE_SAYS | PRACTICE_BUTTONS | {f"alert-{kind}" for kind in ALERT_KINDS}
+)
 
 
 def _placeholders(template: str) -> set[str]:
@@ -118,18 +131,23 @@ class TestTheScan:
             "menu-prompt",  # menu()'s default
             "questions-prompt",  # a lookup table in intake.start_intake
             "one-question-prompt",
-            "call-wish-prompt",
-            "confirm-call",  # text_id = "…" if … else "…"
+            "call-pick-prompt",  # offer(client, ctx, "…", …) in flows/calls
+            "call-no-later-slots",  # text_id = "…" if … else "…"
+            "call-moved",  # Say("…" if … else "…")
             "confirm-queue",
             "restricted-forever",
             "add-question-too-late",
             "eta-range-estimate",
             "stage-no_show",  # f"stage-{…}"
             "emergency-ack",  # Say("…")
+            "cmd-queue-lane-emergency",  # Answer("…" if … else "…") in flows/practice
+            "cmd-paid-ok-no-deadline",
+            "cmd-error-bad-duration",  # BadArgument("…")
+            "client-result-link",  # Notify(client, "…")
         ],
     )
     def test_finds_ids_however_the_flows_choose_them(self, text_id: str) -> None:
-        assert text_id in SAYS
+        assert text_id in SAYS | PRACTICE_SAYS
 
     def test_finds_the_button_texts_and_alert_kinds(self) -> None:
         assert BUTTONS == {
@@ -140,8 +158,11 @@ class TestTheScan:
             "button-done",
             "button-cancel-yes",
             "button-cancel-no",
+            "call-slot-button",
+            "button-later-dates",
         }
-        assert ALERT_KINDS == {"emergency", "human", "link_problem", "flood", "handoff"}
+        assert ALERT_KINDS >= {"emergency", "human", "link_problem", "flood", "handoff"}
+        assert ALERT_KINDS >= {"restricted_urgent", "paid_claim", "flagged", "flagged_booking"}
 
 
 class TestCatalogs:
@@ -196,6 +217,8 @@ DRAFT = _r(5, "planned_reading", Stage.DRAFT, "Работа?")
 QUEUED = _r(3, "planned_reading", Stage.QUEUED, "Работа?", position=2)
 MEASURED = replace(context(), stats=QueueStats(throughput={"planned_reading": 1.0}))
 PAUSED = replace(context(), stats=QueueStats(paused_until=WORKING_TIME + timedelta(days=3)))
+PAUSED_OPEN = replace(context(), stats=QueueStats(paused=True, pause_note="В отпуске до праздников"))
+UNPAID = _r(4, "planned_reading", Stage.SUBMITTED, "Он?")
 # (client, text, kind, payload, context): between them, every text the flows can say.
 CONVERSATIONS = [
     (client(first_contact=True), "привет", Kind.TEXT, None, context()),
@@ -227,13 +250,6 @@ CONVERSATIONS = [
         context(),
     ),
     (_in(Step.ONE_QUESTION, _r(8, "one_question", Stage.DRAFT)), "", Kind.TEXT, None, context()),
-    (
-        _in(Step.CALL_WISH, _r(7, "planned_call", Stage.DRAFT)),
-        "в среду",
-        Kind.TEXT,
-        None,
-        context(),
-    ),
     (client(requests=(QUEUED,)), "ещё вопрос: а дом?", Kind.TEXT, None, context()),
     (client(requests=(QUEUED,)), "хочу добавить вопрос", Kind.TEXT, None, context()),
     (
@@ -309,6 +325,20 @@ CONVERSATIONS = [
     ),
     (client(restricted=True, restriction_announced=False), "hi", Kind.TEXT, None, context()),
     (client(messages_last_minute=50), "hi", Kind.TEXT, None, context()),
+    (client(restricted=True), "срочно, помогите", Kind.TEXT, None, context()),
+    (client(requests=(UNPAID,)), "я оплатила", Kind.TEXT, None, context()),
+    (
+        client(requests=(UNPAID,), payment_events=(PaymentEvent(WORKING_TIME, "claim", 4),)),
+        "я оплатила",
+        Kind.TEXT,
+        None,
+        context(),
+    ),
+    (client(requests=(replace(QUEUED, paid=True),)), "я оплатила", Kind.TEXT, None, context()),
+    (client(), "я оплатила", Kind.TEXT, None, context()),
+    (_in(Step.QUESTIONS, DRAFT, flagged=True), "готово", Kind.TEXT, None, context()),
+    (_in(Step.QUESTIONS, replace(DRAFT, questions=("?",) * 30)), "и ещё", Kind.TEXT, None, context()),  # full
+    (client(first_contact=True), "привет", Kind.TEXT, None, PAUSED_OPEN),
     (client(), "где мой расклад?", Kind.TEXT, None, context(SUNDAY)),
     (client(), "2", Kind.TEXT, None, context()),
     (client(requests=(_r(4, "emergency", Stage.SUBMITTED, "срочно"),)), "", Kind.TEXT, "svc:emergency", context()),
@@ -346,11 +376,65 @@ CONVERSATIONS = [
 ]
 
 
+def _call_conversations() -> list[tuple[ClientView, str, Kind, str | None, Context]]:
+    """Picking, moving and being told a call slot (flows/calls.py)."""
+    ctx = context()
+    slot = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)  # Thursday 15:00 in Moscow, in the window
+    picking = _in(Step.CALL_WISH, _r(7, "planned_call", Stage.DRAFT))
+    booked = _r(7, "planned_call", Stage.SUBMITTED, call_at=slot)
+    moving = _in(Step.CALL_WISH, booked)
+    soon = _r(7, "planned_call", Stage.QUEUED, call_at=WORKING_TIME + timedelta(hours=20))
+    taken = replace(ctx, free_slots=tuple(s for s in ctx.free_slots if s != slot))
+    last = ctx.free_slots[-1].strftime("%Y%m%d%H%M")
+    first = ctx.free_slots[0].strftime("%Y%m%d%H%M")
+    text = Kind.TEXT
+    return [
+        (client(step=Step.TERMS, step_service="planned_call"), "да", text, None, replace(ctx, free_slots=())),
+        (picking, "3 декабря 15:00", text, None, ctx),
+        (picking, "3 декабря 15:00", text, None, taken),
+        (picking, "1 марта 15:00", text, None, ctx),
+        (picking, "1 марта", text, None, ctx),
+        (picking, "5 декабря", text, None, ctx),
+        (picking, "хм", text, None, ctx),
+        (picking, "часовой пояс Тмутаракань", text, None, ctx),
+        (picking, "UTC+5", text, None, ctx),
+        (picking, "", text, f"slots:after:{first}", ctx),
+        (picking, "", text, f"slots:after:{last}", ctx),
+        (moving, "3 декабря 15:00", text, None, ctx),
+        (moving, "4 декабря 15:00", text, None, ctx),
+        (client(requests=(booked,)), "перенести", text, None, ctx),
+        (client(requests=(soon,)), "хочу перенести созвон", text, None, ctx),
+        (client(), "перенести", text, None, ctx),
+        (client(), "мой часовой пояс Екатеринбург", text, None, ctx),
+        (client(requests=(booked,)), "my time zone is UTC+1", text, None, ctx),
+    ]
+
+
+CONVERSATIONS += _call_conversations()
+
+
 def _said() -> Iterator[Say]:
     for who, text, kind, payload, ctx in CONVERSATIONS:
         for language in LANGUAGES:
             msg = inbound(text, kind=kind, payload=payload, now=ctx.now)
             yield from handle(replace(who, language=language), msg, ctx).says()
+    yield from _linking_said()
+
+
+def _linking_said() -> Iterator[Say]:
+    """flows/linking.py answers before the conversation (bot/desk.py): codes and shared numbers."""
+    now, secret = WORKING_TIME, b"secret"
+    someone = client()
+    mine, theirs = linking.code_for(secret, someone.id, now), linking.code_for(secret, someone.id + 1, now)
+    old = linking.code_for(secret, someone.id + 1, now - timedelta(hours=2))
+    messages = [inbound(text, now=now) for text in ("код", mine, theirs, old, f"{someone.id + 1}-ABCDEFGH")]
+    messages.append(replace(inbound(kind=Kind.OTHER, now=now), contact_phone="+79161234567"))
+    for msg in messages:
+        for effect in linking.decide(someone, msg, now, secret) or ():
+            if isinstance(effect, Say):
+                yield effect
+            else:
+                yield from (value for value in vars(effect).values() if isinstance(value, Say))
 
 
 def _with_nested(say: Say) -> Iterator[Say]:

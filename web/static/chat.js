@@ -118,6 +118,8 @@
     try {
       const j = await res.json();
       if (typeof j.detail === "string") return `${res.status}: ${j.detail}`;
+      // A 422 lists what was wrong, e.g. a message over the 20,000-character limit.
+      if (Array.isArray(j.detail) && j.detail[0] && j.detail[0].msg) return `${res.status}: ${j.detail[0].msg}`;
     } catch (e) { /* body is not JSON; the status code is enough */ }
     return `HTTP ${res.status}`;
   }

@@ -1,17 +1,16 @@
-// Practitioner desk: polls /desk/api/state and redraws alerts + queue.
-// Every server string goes into the DOM through textContent only.
+// Practitioner desk: polls /desk/api/state and redraws alerts + queue (behind the dashboard login).
+// Every server string goes into the DOM through textContent only. The words come from the
+// gettext catalogs, handed over by the page as JSON (#desk-words).
 (function () {
   "use strict";
 
   const POLL_MS = 2000;
-  const KIND_LABELS = {
-    emergency: "Экстренно",
-    link_problem: "Ссылка",
-    human: "Просит человека",
-    flood: "Флуд",
-    restricted: "Ограничен",
-  };
-  const CHANNEL_LABELS = { telegram: "Telegram", whatsapp: "WhatsApp", web: "веб-чат" };
+  let WORDS = {};
+  // A catalog template with {name} placeholders filled in.
+  function w(key, params) {
+    const template = WORDS[key] ?? key;
+    return template.replace(/\{(\w+)\}/g, (_, name) => (params && params[name] != null ? String(params[name]) : ""));
+  }
 
   let state = null;   // last good response, kept so times keep ticking while offline
   let skewMs = 0;     // browser clock minus server clock: all times are measured on server time
@@ -34,24 +33,24 @@
   // Compact duration, coarse on purpose: the practitioner scans, not reads.
   function duration(sec) {
     sec = Math.max(0, Math.floor(sec));
-    if (sec < 60) return "< 1 мин";
-    if (sec < 3600) return `${Math.floor(sec / 60)} мин`;
-    if (sec < 86400) return `${Math.floor(sec / 3600)} ч`;
-    return `${Math.floor(sec / 86400)} дн`;
+    if (sec < 60) return w("less-minute");
+    if (sec < 3600) return w("minutes", { n: Math.floor(sec / 60) });
+    if (sec < 86400) return w("hours", { n: Math.floor(sec / 3600) });
+    return w("days", { n: Math.floor(sec / 86400) });
   }
 
   function ago(iso) {
     const sec = (serverNow() - parseTime(iso)) / 1000;
     if (isNaN(sec)) return "";
-    return sec < 60 ? "только что" : `${duration(sec)} назад`;
+    return sec < 60 ? w("just-now") : w("ago", { time: duration(sec) });
   }
 
   function countdown(iso) {
     const left = Math.floor((parseTime(iso) - serverNow()) / 60000);
     if (isNaN(left)) return "";
-    if (left < 0) return "просрочено";
+    if (left < 0) return w("overdue");
     const h = Math.floor(left / 60);
-    return h ? `осталось ${h} ч ${left % 60} мин` : `осталось ${left} мин`;
+    return h ? w("left-hours", { h, m: left % 60 }) : w("left-minutes", { m: left });
   }
 
   function fullTime(iso) {
@@ -59,7 +58,18 @@
     return isNaN(t) ? "" : new Date(t).toLocaleString();
   }
 
-  const channelName = (c) => CHANNEL_LABELS[c] || c || "";
+  const channelName = (c) => (c && WORDS[`channel-${c}`]) || c || "";
+
+  // The client's name as a link to their card, when the row knows the client.
+  function clientLink(name, clientId) {
+    if (clientId == null) return el("strong", "", name || "—");
+    const a = el("a", "client-link", name || "—");
+    a.href = `/desk/clients/${encodeURIComponent(clientId)}`;
+    a.title = w("open-card");
+    const strong = el("strong");
+    strong.appendChild(a);
+    return strong;
+  }
 
   // Joins non-empty parts with " · " into one text node-only span.
   function meta(className, parts) {
@@ -70,7 +80,7 @@
     const box = $("alerts");
     $("alerts-count").textContent = alerts.length ? String(alerts.length) : "";
     if (!alerts.length) {
-      box.replaceChildren(el("p", "empty", "Оповещений нет"));
+      box.replaceChildren(el("p", "empty", w("no-alerts")));
       return;
     }
     // Newest first regardless of server order; ids grow with time.
@@ -80,9 +90,9 @@
       const card = el("article", `alert ${known ? `alert-${a.kind}` : "alert-other"}`);
       const head = card.appendChild(el("div", "alert-head"));
       head.append(
-        el("span", "badge", KIND_LABELS[a.kind] || a.kind),
-        el("strong", "", a.client_name || "—"),
-        meta("muted", [channelName(a.channel), a.request_id != null ? `заявка №${a.request_id}` : ""]),
+        el("span", "badge", WORDS[`alert-${a.kind}`] || a.kind),
+        clientLink(a.client_name, a.client_id),
+        meta("muted", [channelName(a.channel), a.request_id != null ? w("request", { id: a.request_id }) : ""]),
       );
       const when = head.appendChild(el("span", "when muted", ago(a.created_at)));
       when.title = fullTime(a.created_at);
@@ -99,20 +109,20 @@
     const top = row.appendChild(el("div", "qrow-top"));
     if (!r.is_emergency) top.appendChild(el("span", "pos", `#${r.position}`));
     top.append(
-      el("strong", "", r.client_name || "—"),
-      meta("muted", [channelName(r.channel), `заявка №${r.request_id}`]),
+      clientLink(r.client_name, r.client_id),
+      meta("muted", [channelName(r.channel), w("request", { id: r.request_id })]),
     );
     const bottom = row.appendChild(el("div", "qrow-details small"));
     if (r.is_emergency) {
       const cd = countdown(r.deadline);
-      bottom.appendChild(el("span", `countdown${cd === "просрочено" ? " overdue" : ""}`, cd || "24 ч с момента оплаты"));
+      bottom.appendChild(el("span", `countdown${cd === w("overdue") ? " overdue" : ""}`, cd || w("from-payment")));
       bottom.appendChild(meta("", [r.service_name]));
     }
     bottom.append(
       meta("", [r.stage_name]),
       el("span", `pay ${r.payment === "paid" ? "paid" : "unpaid"}`,
-        r.payment === "paid" ? "оплачено" : "не оплачено"),
-      meta("muted", [`вопросов: ${r.questions ?? 0}`, `ждёт ${duration(r.age_seconds + elapsed)}`]),
+        r.payment === "paid" ? w("paid") : w("unpaid")),
+      meta("muted", [w("questions", { n: r.questions ?? 0 }), w("waits", { time: duration(r.age_seconds + elapsed) })]),
     );
     return row;
   }
@@ -121,7 +131,7 @@
     const box = $("queue");
     $("queue-count").textContent = queue.length ? String(queue.length) : "";
     if (!queue.length) {
-      box.replaceChildren(el("p", "empty", "Очередь пуста"));
+      box.replaceChildren(el("p", "empty", w("queue-empty")));
       return;
     }
     // Group consecutive rows only, so the server's order (emergencies first) is kept intact.
@@ -135,26 +145,18 @@
     }
     box.replaceChildren(...groups.map((g) => {
       const sec = el("div", `qgroup${g.emergency ? " emergency" : ""}`);
-      const h = sec.appendChild(el("h3", "", g.emergency ? "Экстренные / Emergency" : g.title || "—"));
+      const h = sec.appendChild(el("h3", "", g.emergency ? w("emergencies") : g.title || "—"));
       h.appendChild(el("span", "count", String(g.rows.length)));
       for (const r of g.rows) sec.appendChild(queueRow(r, elapsed));
       return sec;
     }));
   }
 
-  // Why a message did not (surely) reach the client; the server's last_error says the detail.
-  const UNDELIVERED_LABELS = {
-    waiting_window: "Ждёт, пока клиент напишет (окно WhatsApp 24 ч)",
-    failed: "Не доставлено",
-    uncertain: "Возможно, доставлено — проверьте",
-    undelivered: "Не доставлено",
-  };
-
   function renderUndelivered(rows) {
     const box = $("undelivered");
     $("undelivered-count").textContent = rows.length ? String(rows.length) : "";
     if (!rows.length) {
-      box.replaceChildren(el("p", "empty", "Всё доставлено"));
+      box.replaceChildren(el("p", "empty", w("all-delivered")));
       return;
     }
     box.replaceChildren(...rows.map((r) => {
@@ -162,8 +164,8 @@
       const head = card.appendChild(el("div", "alert-head"));
       const reason = r.state === "sent" ? r.delivery_status : r.state;
       head.append(
-        el("span", "badge", UNDELIVERED_LABELS[reason] || reason),
-        el("strong", "", r.client_name || "вам (оповещение)"),
+        el("span", "badge", WORDS[`undelivered-${reason}`] || reason),
+        el("strong", "", r.client_name || w("to-you")),
         meta("muted", [channelName(r.channel)]),
       );
       const when = head.appendChild(el("span", "when muted", ago(r.created_at)));
@@ -190,20 +192,26 @@
 
   async function tick() {
     try {
-      const res = await fetch("/desk/api/state", { cache: "no-store" });
+      const res = await fetch("/desk/api/state", { cache: "no-store", credentials: "same-origin" });
+      // The session ended (logout elsewhere, a restart): back to the login, then here again.
+      if (res.status === 401) { location.assign("/login?next=/desk"); return; }
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const data = await res.json();
       const gen = parseTime(data.generated_at);
       skewMs = isNaN(gen) ? 0 : Date.now() - gen;
       state = data;
-      setStatus(`обновлено ${new Date().toLocaleTimeString()}`, false);
+      setStatus(w("updated", { time: new Date().toLocaleTimeString() }), false);
     } catch (e) {
-      setStatus(`нет связи с сервером (${e.message}), повторяем… / offline, retrying…`, true);
+      setStatus(w("offline", { error: e.message }), true);
     }
     render();
     // Chained timeout rather than setInterval: a slow server never gets overlapping polls.
     setTimeout(tick, POLL_MS);
   }
 
-  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("DOMContentLoaded", () => {
+    const words = document.getElementById("desk-words");
+    WORDS = words ? JSON.parse(words.textContent) : {};
+    tick();
+  });
 })();

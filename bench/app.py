@@ -1,0 +1,17 @@
+"""The service under test, as uvicorn builds it in every worker: `uvicorn bench.app:create --factory`.
+
+Settings come from the environment (bench/ingest.py sets them). BENCH_BACKGROUND=0 (the default)
+measures ingest alone: the webhook stores the update and answers, nothing drains the inbox or
+the outbox meanwhile (the Twilio route still runs the desk inline, as it always does).
+"""
+
+import os
+
+from fastapi import FastAPI
+
+from bot.settings import Settings
+from main import build
+
+
+def create() -> FastAPI:
+    return build(Settings(), run_background=os.environ.get("BENCH_BACKGROUND", "0") == "1")

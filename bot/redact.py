@@ -1,0 +1,75 @@
+"""Keeping secrets and client data out of the service's log output.
+
+Two layers, installed by main.main():
+- libraries whose DEBUG/INFO output carries what must not be logged are held at WARNING
+  whatever LOG_LEVEL says: httpx (full URLs: a Bot API URL holds the token), SQLAlchemy's
+  engine and aiosqlite (every statement's parameters and results: client messages, phone
+  numbers), Twilio's HTTP client (every request's URL and headers);
+- a filter on every handler replaces the configured secrets (the bot token and its secret
+  half, the Twilio auth token and the Basic credentials made from it, the webhook secret)
+  wherever they appear in a record — message, arguments, traceback — as a net under the rule
+  that no code logs them (tests/e2e/test_secrets.py checks both).
+"""
+
+import base64
+import logging
+from collections.abc import Iterable
+
+from bot.settings import Settings
+
+QUIET = ("httpx", "httpcore", "sqlalchemy.engine", "aiosqlite", "twilio.http_client", "twilio.async_http_client")
+MASK = "[redacted]"
+MIN_SECRET = 6  # shorter values would mask ordinary words
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    found: list[str] = []
+    if settings.telegram_bot_token is not None:
+        token = settings.telegram_bot_token.get_secret_value()
+        found += [token, token.partition(":")[2]]
+    if settings.twilio_auth_token is not None:
+        auth = settings.twilio_auth_token.get_secret_value()
+        found.append(auth)
+        if settings.twilio_account_sid:
+            found.append(base64.b64encode(f"{settings.twilio_account_sid}:{auth}".encode()).decode())
+    if settings.telegram_webhook_secret is not None:
+        found.append(settings.telegram_webhook_secret.get_secret_value())
+    return found
+
+
+class Redact(logging.Filter):
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        # Longest first, so that a token is masked whole before its secret half is looked for.
+        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
+
+    def clean(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: logging itself reports it, unredacted otherwise
+            message = str(record.msg)
+        record.msg, record.args = self.clean(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.clean(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.clean(record.stack_info)
+        return True
+
+
+def install(settings: Settings) -> None:
+    """After logging.basicConfig: quiet the chatty libraries, filter every root handler. uvicorn
+    is then run without a logging config of its own, so its records reach these handlers too."""
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    redact = Redact(secrets_of(settings))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
