@@ -271,7 +271,7 @@ async def test_a_restart_replays_what_was_stored_but_not_handled(
 
     second = build(settings, clock=clock, run_background=True)
     async with second.router.lifespan_context(second):
-        for _ in range(200):  # the worker replays at start-up; the relay sends in the background
+        for _ in range(1500):  # the worker replays at start-up; the relay sends in the background
             if twilio_api.delivered():
                 break
             await asyncio.sleep(0.01)
