@@ -18,7 +18,7 @@ MAX_TEXT = 20_000
 
 class ChatMessageIn(BaseModel):
     client_key: Key
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]  # stripped by the desk
     text: Annotated[str, Field(max_length=MAX_TEXT)] = ""
     message_id: Key
     payload: Annotated[str | None, Field(max_length=64)] = None
