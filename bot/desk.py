@@ -39,10 +39,10 @@ from flows.effects import (
 )
 from flows.intents import detect_language
 from flows.linking import decide as decide_linking
-from flows.model import Channel, Inbound, QueueStats, Stage
+from flows.model import Channel, Inbound, Stage
 from flows.practice.parse import looks_like_practitioner_command
 from flows.zones import phone_zone
-from storage.client_state import load_client_view
+from storage.client_state import load_client_view, queue_stats
 from storage.models import Client
 from storage.uow import UnitOfWork
 
@@ -177,12 +177,6 @@ class Desk:
         return Handled(duplicate=False, client_id=client.id, message_id=message.id)
 
     async def _context(self, uow: UnitOfWork, now: datetime) -> Context:
-        throughput = {}
-        for service in self.catalogue.services:
-            days = await uow.requests.days_per_completion(service.key)
-            if days:
-                throughput[service.key] = days
-        pause = await uow.pauses.active(now)  # ETAs grow by it; new clients are told
         slots = bookable(self.catalogue.calls, self.catalogue.hours.timezone, now)
         held = await uow.bookings.held_between(slots[0], slots[-1] + timedelta(days=1)) if slots else []
         return Context(
@@ -190,12 +184,8 @@ class Desk:
             catalogue=self.catalogue,
             queue_lengths=await uow.requests.queue_lengths(),
             free_slots=tuple(free(slots, self.catalogue.calls.minutes, held)),
-            stats=QueueStats(
-                throughput=throughput,
-                paused_until=pause.until if pause else None,
-                paused=pause is not None,
-                pause_note=pause.note if pause else "",
-            ),
+            # ETAs grow by a pause; new clients are told of it.
+            stats=await queue_stats(uow, (s.key for s in self.catalogue.services), now),
         )
 
     async def _apply(

@@ -36,6 +36,7 @@ from flows.practice.effects import (
 )
 from flows.practice.parse import Command, parse
 from flows.practice.views import PracticeContext
+from storage.client_state import queue_stats
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -181,18 +182,7 @@ class Practice:
         return await self._apply(uow, effects, now)
 
     async def _stats(self, uow: UnitOfWork, now: datetime) -> QueueStats:
-        throughput = {}
-        for service in self.catalogue.services:
-            days = await uow.requests.days_per_completion(service.key)
-            if days:
-                throughput[service.key] = days
-        pause = await uow.pauses.active(now)
-        return QueueStats(
-            throughput=throughput,
-            paused_until=pause.until if pause else None,
-            paused=pause is not None,
-            pause_note=pause.note if pause else "",
-        )
+        return await queue_stats(uow, (s.key for s in self.catalogue.services), now)
 
     async def _apply(self, uow: UnitOfWork, effects: list[PracticeEffect], now: datetime) -> list[Reply]:
         replies: list[Reply] = []

@@ -1,9 +1,10 @@
 """Reads everything a flow needs about one client into the flows' ClientView."""
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flows.boundaries import FLIP_WINDOW
-from flows.model import ClientView, RequestView, Stage, Step
+from flows.model import ClientView, QueueStats, RequestView, Stage, Step
 from storage.models import Client
 from storage.uow import UnitOfWork
 
@@ -59,4 +60,20 @@ async def load_client_view(
         and await uow.clients.urgent_alerted_since(client.id, restriction.created_at),
         flagged=client.flagged_at is not None,
         payment_events=tuple(await uow.clients.payment_events(client.id, now - FLIP_WINDOW)),
+    )
+
+
+async def queue_stats(uow: UnitOfWork, services: Iterable[str], now: datetime) -> QueueStats:
+    """What ETAs are computed from: measured throughput per service and any pause in force."""
+    throughput = {}
+    for service in services:
+        days = await uow.requests.days_per_completion(service)
+        if days:
+            throughput[service] = days
+    pause = await uow.pauses.active(now)
+    return QueueStats(
+        throughput=throughput,
+        paused_until=pause.until if pause else None,
+        paused=pause is not None,
+        pause_note=pause.note if pause else "",
     )
