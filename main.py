@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,15 +16,18 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import make_url
 from twilio.http import AsyncHttpClient
 
-from bot import redact
+from bot import platform_cli, redact
 from bot.catalogue_file import load_catalogue
 from bot.delivery import Sender, WebSender
 from bot.desk import Desk, Destination, utc_now
 from bot.linking import link_secret
 from bot.metrics import Metrics
+from bot.overrides.source import SettingsSource
 from bot.payments import Destination as PayTo
 from bot.payments import open_payments
+from bot.platform import Platform, Shared, Tenant
 from bot.practice import Practice
+from bot.privacy import Privacy
 from bot.pushes import Pushes
 from bot.ratelimit import ChannelRate, RateLimits
 from bot.redis import close_redis, open_redis
@@ -68,6 +72,8 @@ def practitioner_accounts(settings: Settings) -> list[tuple[str, str]]:
 def send_rates(settings: Settings) -> RateLimits:
     rates = {
         "telegram": ChannelRate(settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second),
+        # Her Telegram Business chats: the same bot's limits, kept in a bucket of their own.
+        "tg_business": ChannelRate(settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second),
         "whatsapp": ChannelRate(settings.twilio_mps),
     }
     return RateLimits(rates, settings.redis_url)
@@ -89,17 +95,21 @@ def build(
         sessions = session_factory(engine)
         practitioner_id = await ensure_practitioner(sessions, "default", settings.practitioner_name, clock())
         telegram = TelegramChannel(settings) if settings.telegram_enabled else None
-        channel_senders: dict[str, Sender] = {"telegram": telegram.sender} if telegram else {}
+        channel_senders: dict[str, Sender] = telegram.senders(sessions, clock) if telegram else {}
         whatsapp = WhatsApp.open(settings, sessions, clock, twilio_http_client) if settings.whatsapp_enabled else None
         if whatsapp is not None:
             channel_senders["whatsapp"] = whatsapp.sender
         relay = OutboxRelay(
             sessions, {"web": WebSender(), **channel_senders, **(senders or {})}, clock, limits=send_rates(settings)
         )
+        platform = Platform(settings, sessions, clock, run_background=run_background)  # other practitioners
+        relay.senders = platform.route(dict(relay.senders))
         app.state.metrics = Metrics()
         app.state.relay = relay
         catalogue = load_catalogue(settings.catalogue_path, settings.timezone)
         texts = Texts(ROOT / "locales")
+        # Her dashboard settings over the file, one cache shared by the desk and her shell.
+        overrides = SettingsSource(catalogue, texts)
         practice = Practice(
             sessions=sessions,
             practitioner_id=practitioner_id,
@@ -109,6 +119,7 @@ def build(
             language=settings.practitioner_language,
             clock=clock,
             on_enqueued=relay.wake,
+            overrides=overrides,
         )
         await practice.set_accounts(practitioner_accounts(settings))
         app.state.practice = practice
@@ -116,7 +127,6 @@ def build(
             settings,
             sessions=sessions,
             practitioner_id=practitioner_id,
-            catalogue=catalogue,
             texts=texts,
             practice=practice,
             clock=clock,
@@ -137,7 +147,9 @@ def build(
             practice=practice,
             payments=payments,
             link_secret=link_secret(settings),
+            overrides=overrides,
         )
+        practice.desk_url = app.state.desk.desk_url  # /export answers with a link to her page
         if telegram is not None:
             app.state.telegram = telegram
             await telegram.start(app.state.desk, run_background=run_background, payments=payments)
@@ -160,7 +172,15 @@ def build(
             on_enqueued=relay.wake,
         )
         app.state.pushes = pushes
-        scheduler = build_scheduler(relay, pushes=pushes)
+        await platform.open(
+            Tenant(practitioner_id, "default", app.state.desk, practice, telegram),
+            Shared(catalogue, texts, overrides, relay, whatsapp),
+        )
+        app.state.platform = platform
+        app.state.privacy = Privacy(
+            sessions=sessions, practitioner_id=practitioner_id, clock=clock, retention_days=settings.retention_days
+        )
+        scheduler = build_scheduler(relay, pushes=pushes, privacy=app.state.privacy)
         # /done, /paid, /next move the queue: positions are pushed now, not at the next tick.
         practice.on_queue_changed = pushes.wake
         if run_background:
@@ -175,6 +195,7 @@ def build(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await platform.close()
             if telegram is not None:
                 await telegram.stop()
             if whatsapp is not None:
@@ -195,6 +216,7 @@ def build(
     dashboard.install(app, settings, clock)  # login, sessions, the /desk pages
     if settings.telegram_enabled and settings.telegram_mode == "webhook":
         app.include_router(telegram_webhook.router)
+    app.include_router(telegram_webhook.practitioner_router)  # /webhook/telegram/{slug}: bot/platform.py
     if settings.whatsapp_enabled:
         app.include_router(whatsapp_webhook.router)
     if settings.stripe_enabled:
@@ -223,6 +245,8 @@ def build_from_env() -> FastAPI:
 
 
 def main() -> None:
+    if len(sys.argv) > 1:  # `python main.py practitioner add|list` (bot/platform_cli.py)
+        raise SystemExit(platform_cli.main(sys.argv[1:]))
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # No secret, message text or phone number in the logs, whatever LOG_LEVEL (bot/redact.py).

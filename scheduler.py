@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.privacy import Privacy
 from bot.pushes import Pushes
 from bot.relay import OutboxRelay
 
 PUSHES_JOB = "pushes-sweep"
+PRIVACY_TICK_SECONDS = 60.0  # a forgotten client's addresses go within a minute of their due time
+RETENTION_TICK_SECONDS = 3600.0  # RETENTION_DAYS is counted in days: hourly is exact enough
 
 
 def build_scheduler(
@@ -18,6 +21,7 @@ def build_scheduler(
     outbox_tick_seconds: float = 5.0,
     pushes: Pushes | None = None,
     pushes_tick_seconds: float = 30.0,
+    privacy: Privacy | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     # The relay wakes itself on every new row; the tick catches rows whose retry time came due.
@@ -40,6 +44,25 @@ def build_scheduler(
             next_run_time=datetime.now(UTC),  # a restart catches up at once
         )
         pushes.on_wake = lambda: _run_soon(scheduler, PUSHES_JOB)
+    if privacy is not None:
+        scheduler.add_job(
+            privacy.sweep_addresses,
+            "interval",
+            seconds=PRIVACY_TICK_SECONDS,
+            id="privacy-sweep",
+            max_instances=1,
+            coalesce=True,
+        )
+        if privacy.retention_days:
+            scheduler.add_job(
+                privacy.sweep_retention,
+                "interval",
+                seconds=RETENTION_TICK_SECONDS,
+                id="retention-sweep",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
     return scheduler
 
 

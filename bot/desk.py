@@ -7,16 +7,19 @@ its effects — new state, history rows, alerts and outbox rows — in the same 
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import linking
+from bot.overrides.source import SettingsSource
 from bot.payments import Payments
 from bot.practice import CommandInput, Practice
 from bot.texts import Texts
+from flows.business import opening_hours
 from flows.calls import bookable, free
 from flows.catalogue import Catalogue
 from flows.context import Context
@@ -62,6 +65,13 @@ class Handled:
     message_id: int | None = None
 
 
+def _client_ref(client: Client) -> str:
+    """How her commands name a client with no request: @username, the number, else the name."""
+    if client.username:
+        return f"@{client.username}"
+    return f"+{client.phone}" if client.phone else client.display_name
+
+
 @dataclass(frozen=True)
 class Destination:
     channel: str
@@ -84,11 +94,13 @@ class Desk:
         practice: Practice | None = None,
         payments: Payments | None = None,
         link_secret: bytes | None = None,
+        overrides: SettingsSource | None = None,
     ) -> None:
         self.sessions = sessions
         self.practitioner_id = practitioner_id
-        self.catalogue = catalogue
-        self.texts = texts
+        # Her dashboard settings over catalogue.toml (hours, slots, services, canned texts),
+        # looked at again for every message: `catalogue` and `texts` are the ones in force.
+        self.overrides = overrides or SettingsSource(catalogue, texts)
         self.timezone = timezone
         self.practitioner_destinations = practitioner_destinations
         self.desk_url = desk_url
@@ -97,6 +109,15 @@ class Desk:
         self.practice = practice
         self.payments = payments  # invoices or payment links once a booking is submitted
         self.link_secret = link_secret or secrets.token_bytes(32)  # signs link codes (flows/linking.py)
+        self.business: Any = None  # bot/business.TelegramBusiness with TELEGRAM_BUSINESS (set by the channel)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.overrides.current(self.practitioner_id).catalogue
+
+    @property
+    def texts(self) -> Texts:
+        return self.overrides.current(self.practitioner_id).texts
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.practitioner_id)
@@ -109,6 +130,7 @@ class Desk:
             async with self.uow() as uow:
                 if await uow.messages.seen(inbound.channel, inbound.external_id):
                     return Handled(duplicate=True)
+                await self.overrides.refresh(uow.session, uow.practitioner_id)
                 handled = await self._run(uow, inbound, now)
                 await uow.commit()
         except IntegrityError:
@@ -133,6 +155,10 @@ class Desk:
 
     async def _run(self, uow: UnitOfWork, inbound: Inbound, now: datetime) -> Handled:
         client = await uow.clients.find_by_identity(inbound.channel, inbound.sender_ref)
+        if client is not None and client.forgotten_at is not None:
+            # Erased on their request (bot/privacy.py): the address is let go now and they start afresh.
+            await uow.privacy.release_addresses(client.id)
+            client = None
         if client is None and inbound.channel == Channel.WHATSAPP:
             # A number someone shared on Telegram: the same client, now on WhatsApp too.
             client = await linking.joined_by_phone(uow, inbound, now)
@@ -181,12 +207,18 @@ class Desk:
         held = await uow.bookings.held_between(slots[0], slots[-1] + timedelta(days=1)) if slots else []
         return Context(
             now=now,
-            catalogue=self.catalogue,
+            catalogue=await self._with_her_hours(uow),
             queue_lengths=await uow.requests.queue_lengths(),
-            free_slots=tuple(free(slots, self.catalogue.calls.minutes, held)),
+            free_slots=tuple(free(slots, self.catalogue.calls.minutes, held, await uow.pauses.periods(now))),
             # ETAs grow by a pause; new clients are told of it.
             stats=await queue_stats(uow, (s.key for s in self.catalogue.services), now),
         )
+
+    async def _with_her_hours(self, uow: UnitOfWork) -> Catalogue:
+        """Her Telegram opening hours, when she set them and connected the bot (Telegram
+        Business), are her working hours for the off-hours replies."""
+        hours = opening_hours(await uow.business.opening_hours(), self.catalogue.hours) if self.business else None
+        return replace(self.catalogue, hours=hours) if hours is not None else self.catalogue
 
     async def _apply(
         self, uow: UnitOfWork, outcome: Outcome, client: Client, inbound: Inbound, message_id: int, now: datetime
@@ -251,6 +283,8 @@ class Desk:
         if self.payments is not None:
             for request_id in submitted:
                 await self.payments.offer(uow, client, request_id, inbound.channel, inbound.sender_ref, now)
+        if submitted and self.business is not None:
+            await self.business.offer_link(uow, client, inbound, now)  # her Telegram Business chat: the bot chat link
 
     async def _say(self, uow: UnitOfWork, say: Say, client: Client, inbound: Inbound, resolve, now: datetime) -> None:
         params = {k: resolve(v) if isinstance(v, NewRequest) else v for k, v in say.params.items()}
@@ -292,6 +326,8 @@ class Desk:
             "channel": inbound.channel,
             "number": request_id or "—",
             "excerpt": " ".join(alert.excerpt.split())[:300],
+            # How a command names the client (flows/practice/args.client_ref): /forget {ref}.
+            "ref": f"#{request_id}" if request_id else _client_ref(client),
             "kind": alert.kind,
         }
         text = self.texts.text(text_id, params, "ru", self.timezone)

@@ -69,10 +69,12 @@ async def apply(
                 await say(effect.already if Channel.WHATSAPP.value in channels else effect.kept)
             case MergeWith(client_id=other_id):
                 other = await uow.clients.get(other_id)
-                if other is None:
+                if other is None or other.forgotten_at is not None:  # erased on request: no one to join
                     await say(effect.gone)
                     continue
                 client = await uow.clients.merge(client, other)
+                # Rows held for a closed Telegram Business window may go to the bot chat now.
+                await uow.business.release_client(client.id, now)
                 await say(effect.merged)
             case Say():
                 await say(effect)

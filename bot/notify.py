@@ -35,6 +35,8 @@ async def notify_client(
     uow: UnitOfWork, texts: Texts, client: Client, notice: Notice, now: datetime
 ) -> OutboxItem | None:
     """Queue one message to the client; None when they cannot be reached or the key was used."""
+    if client.forgotten_at is not None:
+        return None  # erased on their request: the farewell was the last message (bot/privacy.py)
     route = await uow.clients.reply_route(client.id)
     if route is None:
         return None

@@ -6,7 +6,7 @@ loads, applies the effects, renders the answer and queues the messages to client
 """
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,15 +15,19 @@ from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import REGISTRY, Env
+from bot.money import format_money
 from bot.notify import Notice, notify_client
+from bot.overrides.source import SettingsSource
 from bot.texts import Texts
 from flows.catalogue import Catalogue
 from flows.effects import Button, ChangeStage, Say
 from flows.model import Priority, QueueStats
+from flows.payments import Price
 from flows.practice.args import BadArgument
 from flows.practice.effects import (
     Answer,
     EndPause,
+    Forget,
     MarkPaid,
     Notify,
     PracticeEffect,
@@ -56,6 +60,10 @@ class Reply:
     buttons: tuple[dict[str, str], ...] = ()
 
 
+# A command's decision with its arguments already read: bot/commands/pause.start, for one.
+Decision = Callable[[Env], Awaitable[list[PracticeEffect]]]
+
+
 @dataclass(frozen=True)
 class CommandResult:
     allowed: bool
@@ -76,10 +84,12 @@ class Practice:
         clock: Callable[[], datetime],
         on_enqueued: Callable[[], None] = lambda: None,
         on_queue_changed: Callable[[], None] = lambda: None,
+        overrides: SettingsSource | None = None,
     ) -> None:
         self.sessions = sessions
         self.practitioner_id = practitioner_id
-        self.catalogue = catalogue
+        # Her dashboard settings over catalogue.toml, looked at again at every command.
+        self.overrides = overrides or SettingsSource(catalogue, texts)
         self.texts = texts
         self.timezone = timezone
         self.language = language
@@ -87,6 +97,11 @@ class Practice:
         self.on_enqueued = on_enqueued
         self.on_queue_changed = on_queue_changed
         self.payments: Any = None  # bot/payments.Payments when payments are on (set by main.build)
+        self.desk_url = "/desk"  # her page's public address, for links in answers (set by main.build)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.overrides.current(self.practitioner_id).catalogue
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.practitioner_id)
@@ -107,10 +122,13 @@ class Practice:
             await uow.practice.log(channel, address, text, allowed=False, now=self.clock())
             await uow.commit()
 
-    async def run(self, command_input: CommandInput) -> CommandResult:
+    async def run(self, command_input: CommandInput, decision: Decision | None = None) -> CommandResult:
+        """`decision` stands in for parsing the text when the caller already holds the command's
+        arguments as values (the dashboard's pause form); the text is still what the log shows."""
         now = self.clock()
         queue_changed = False
         async with self.uow() as uow:
+            await self.overrides.refresh(uow.session, uow.practitioner_id)
             allowed = command_input.trusted or await uow.practice.is_practitioner(
                 command_input.channel, command_input.address
             )
@@ -124,7 +142,7 @@ class Practice:
             command = parse(command_input.text)
             error = False
             try:
-                effects = await self._decide(uow, command, now, entry.id)
+                effects = await self._decide(uow, command, now, entry.id, decision)
             except BadArgument as bad:
                 error = True
                 effects = [Answer(bad.text_id, bad.params), Answer("cmd-error-help-hint")]
@@ -154,8 +172,10 @@ class Practice:
         return CommandResult(allowed=True, replies=tuple(replies), error=error)
 
     async def _decide(
-        self, uow: UnitOfWork, command: Command | None, now: datetime, log_id: int
+        self, uow: UnitOfWork, command: Command | None, now: datetime, log_id: int, decision: Decision | None = None
     ) -> list[PracticeEffect]:
+        if decision is not None:
+            return await decision(Env(uow=uow, ctx=await self.context(uow, now), log_id=log_id, payments=self.payments))
         if command is None:
             return [Answer("cmd-not-a-command")]
         run = REGISTRY.get(command.name)
@@ -167,11 +187,13 @@ class Practice:
             timezone=self.timezone,
             language=self.language,
             stats=await self._stats(uow, now),
+            desk_url=self.desk_url,
         )
         return await run(Env(uow=uow, ctx=ctx, log_id=log_id, payments=self.payments), command)
 
     async def context(self, uow: UnitOfWork, now: datetime) -> PracticeContext:
-        """What a decision made outside a command sees (a payment arriving: bot/payments.py)."""
+        """What a decision made outside a command sees (a payment arriving: bot/payments/settle.py)."""
+        await self.overrides.refresh(uow.session, uow.practitioner_id)
         return PracticeContext(
             now=now, catalogue=self.catalogue, timezone=self.timezone, language=self.language,
             stats=await self._stats(uow, now),
@@ -218,6 +240,8 @@ class Practice:
                     active = await uow.pauses.active(now)
                     if active is not None:
                         await uow.pauses.end(active, now)
+                case Forget(client_id=client_id, spare_key=spare_key):
+                    await uow.privacy.forget(client_id, now, timezone=self.timezone, spare_key=spare_key)
                 case QueueChanged():
                     pass
         return [Reply(text=r.text, buttons=r.buttons) for r in replies]
@@ -262,6 +286,8 @@ class Practice:
             return service.name(language) if service else value.key
         if isinstance(value, timedelta):
             return format_timedelta(value, format="short", threshold=1.5, locale=language)
+        if isinstance(value, Price):
+            return format_money(value, language)
         if isinstance(value, tuple) and all(isinstance(v, (Answer, Say)) for v in value):
             return "\n".join(self._value(v, language, timezone) for v in value)
         return value

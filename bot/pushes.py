@@ -21,6 +21,7 @@ from bot.texts import Texts
 from flows import pushes as decide
 from flows.catalogue import Catalogue, Intake
 from flows.model import Priority
+from flows.practice.pause import notice_prefix, resume_prefix
 from storage.models import Client
 from storage.pushes import PushRepo
 from storage.uow import UnitOfWork
@@ -69,7 +70,16 @@ class Pushes:
         """Queue every push due now; returns how many messages were queued."""
         now = self.clock()
         queued = 0
-        for part in (self._reminders, self._no_shows, self._deadlines, self._nudges, self._queue, self._digest):
+        parts = (
+            self._reminders,
+            self._no_shows,
+            self._deadlines,
+            self._nudges,
+            self._pauses,
+            self._queue,
+            self._digest,
+        )
+        for part in parts:
             try:
                 queued += await part(now)
             except OperationalError:  # another process holds the writer: the next sweep retries
@@ -155,6 +165,36 @@ class Pushes:
                 await uow.commit()
         return queued
 
+    async def _pauses(self, now: datetime) -> int:
+        """A timed pause ran out: everyone told of it hears she is back, as after her /resume
+        (the same keys: whichever comes first, each client is told once)."""
+        async with self._uow() as uow:
+            pauses = await PushRepo(uow.session, self.practitioner_id).run_out_pauses(now, decide.STALE)
+        queued = 0
+        for pause in pauses:
+            if not decide.pause_over_due(pause.until, pause.ended_at, now):
+                continue
+            async with self._uow() as uow:
+                # One transaction: the ledger row and every notice, or none of them.
+                if not await PushRepo(uow.session, self.practitioner_id).fire_once(
+                    f"pauseover:{pause.id}", "pause_over", now
+                ):
+                    continue
+                told = 0
+                for client_id in await uow.pauses.told(notice_prefix(pause.starts_at)):
+                    client = await uow.clients.get(client_id)
+                    notice = Notice(
+                        text_id="client-pause-over",
+                        params={},
+                        priority=Priority.BULK,
+                        key=f"{resume_prefix(pause.starts_at)}{client_id}",
+                    )
+                    if client is not None and await notify_client(uow, self.texts, client, notice, now):
+                        told += 1
+                await uow.commit()
+            queued += told
+        return queued
+
     async def _to_client(self, client_id: int, notice: Notice, now: datetime) -> int:
         async with self._uow() as uow:
             client = await uow.clients.get(client_id)
@@ -232,12 +272,18 @@ class Pushes:
         request_id: int | None = None,
         priority: Priority = Priority.URGENT,
     ) -> int:
-        """To every practitioner destination, as desk alerts go (bot/desk.py `_alert`)."""
+        """To every practitioner destination and onto her page, as desk alerts go (bot/desk.py
+        `_alert`): an alert row beside the messages, in the same transaction. The digest is about
+        no one client, and an alert row names one: it goes to her messengers only."""
         text = self._say(text_id, params)
         async with self._uow() as uow:
             repo = PushRepo(uow.session, self.practitioner_id)
             if not await repo.fire_once(key, kind, now, client.id if client else None, request_id):
                 return 0
+            if client is not None:
+                await uow.alerts.add(
+                    client_id=client.id, kind=kind, excerpt=text[:1000], request_id=request_id, now=now
+                )
             for destination in self.destinations:
                 await uow.outbox.enqueue(
                     channel=destination.channel,

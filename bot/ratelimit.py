@@ -4,9 +4,10 @@ Telegram: about 30 msg/s per bot and 1 msg/s per chat (shared/PERF.md T1, T2); T
 sender's MPS (W1). Moving windows, so no burst ever exceeds the rate within any one second. The
 buckets live in memory, or in Redis when REDIS_URL is set, so several relay processes share them.
 
-The relay asks before it claims (how many overall tokens are left) and takes a chat's and the
-channel's token for each row it claims, in the same transaction: a claimed row is sent at once,
-never held waiting for a token (see bot/relay.py).
+The relay asks before it claims (how many overall tokens are left, whether the chat's token is
+free) and takes both tokens at the moment it sends: a claimed row is sent at once, never held
+waiting for a token, and the platform sees the sends spaced as the buckets spaced them
+(see bot/relay.py).
 """
 
 import asyncio
@@ -29,26 +30,22 @@ class ChannelRate:
 
 
 class RateLimits:
-    def __init__(
-        self, rates: Mapping[str, ChannelRate], redis_url: str | None = None, scope: str = "priem"
-    ) -> None:
+    def __init__(self, rates: Mapping[str, ChannelRate], redis_url: str | None = None, scope: str = "priem") -> None:
         self.rates = dict(rates)
         self.scope = scope  # keeps two bots (two tokens) on one Redis apart
         self.storage: Storage = (
-            storage_from_string(_async_uri(redis_url), implementation="redispy")
-            if redis_url
-            else MemoryStorage()
+            storage_from_string(_async_uri(redis_url), implementation="redispy") if redis_url else MemoryStorage()
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
-        self._overall = {c: RateLimitItemPerSecond(r.overall) for c, r in self.rates.items() if r.overall}
-        self._chat = {c: RateLimitItemPerSecond(r.per_chat) for c, r in self.rates.items() if r.per_chat}
+        self._overall = _ByLane({c: RateLimitItemPerSecond(r.overall) for c, r in self.rates.items() if r.overall})
+        self._chat = _ByLane({c: RateLimitItemPerSecond(r.per_chat) for c, r in self.rates.items() if r.per_chat})
 
     def spacing(self, channel: str) -> float:
         """Seconds between two sends of the channel from this process: the window allows all
         of a second's tokens at once, but a burst reaches the platform smeared by the first
         requests' connection set-up and then bunches up with the next window's (measured: 7 ×
         429 of 301 at 28/s against a strict 30/s). Spread evenly, the arrivals stay spread."""
-        rate = self.rates.get(channel)
+        rate = self.rates.get(channel_of(channel))
         return 1.0 / rate.overall if rate is not None and rate.overall else 0.0
 
     def burst(self, channel: str, horizon: float) -> int:
@@ -63,6 +60,14 @@ class RateLimits:
             return UNLIMITED, 0.0
         stats = await self.limiter.get_window_stats(item, self.scope, channel)
         return max(stats.remaining, 0), _until(stats.reset_time)
+
+    async def chat_wait(self, channel: str, destination: str) -> float:
+        """0.0 when the destination's token is free now (it is not taken), else seconds until it frees."""
+        item = self._chat.get(channel)
+        if item is None or await self.limiter.test(item, self.scope, channel, destination):
+            return 0.0
+        stats = await self.limiter.get_window_stats(item, self.scope, channel, destination)
+        return max(_until(stats.reset_time), 0.001)
 
     async def take_chat(self, channel: str, destination: str) -> float:
         """Take the destination's token: 0.0 when taken, else seconds until it may be tried."""
@@ -87,6 +92,23 @@ class RateLimits:
         if isinstance(timer, asyncio.Task) and not timer.done():
             timer.cancel()
             await asyncio.gather(timer, return_exceptions=True)
+
+
+def lane(channel: str, practitioner_id: int | None) -> str:
+    """A bucket of its own per practitioner's bot or sender (`telegram#7`): one practitioner's
+    fan-out never spends the tokens another's alert needs. None: the channel's one bucket."""
+    return channel if practitioner_id is None else f"{channel}#{practitioner_id}"
+
+
+def channel_of(key: str) -> str:
+    return key.split("#", 1)[0]
+
+
+class _ByLane(dict[str, RateLimitItemPerSecond]):
+    """A lane has its channel's rate; the lane's name keeps its bucket apart."""
+
+    def get(self, key: str, default: RateLimitItemPerSecond | None = None) -> RateLimitItemPerSecond | None:  # type: ignore[override]
+        return super().get(channel_of(key), default)
 
 
 def _until(reset_time: float) -> float:

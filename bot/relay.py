@@ -3,9 +3,13 @@ limits, retried with backoff.
 
 How the pieces keep their promises:
 - Rates (bot/ratelimit.py): a row is claimed only when its chat's and its channel's tokens are
-  taken, in the claim's own transaction, and is handed to its sender at once. Nothing claimed
-  waits for a token, so an urgent row queued during a bulk fan-out is claimed by the very next
-  claim (they are ordered by priority) and no claimed bulk batch stands in its way.
+  free, and is handed to its sender at once; both tokens are taken at the moment of the send.
+  Nothing claimed waits for a token, so an urgent row queued during a bulk fan-out is claimed by
+  the very next claim (they are ordered by priority) and no claimed bulk batch stands in its way.
+  A chat's token is taken at the send, not the claim: a row may wait up to HORIZON for its slot
+  (or GATE_SECONDS behind an urgent send), and counted from the claim, the chat's next message —
+  claimed a second later and sent at once — would reach the platform less than a second after
+  this one (measured: 429s at Telegram's real 1 msg/s per chat).
 - Order per chat: a destination's next row is not claimable while an earlier one is pending or
   sending (storage/outbox.py); a chat that used its token waits out of the claim for a moment.
 - Priority on the wire: a send waits (at most GATE_SECONDS) while a more urgent send is in
@@ -26,7 +30,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Sender, Uncertain
-from bot.ratelimit import RateLimits
+from bot.ratelimit import RateLimits, lane
 from bot.wakeup import Wakeup
 from storage.delivery import WAITING_WINDOW
 from storage.models import OutboxItem
@@ -46,7 +50,7 @@ Finished = list[tuple[OutboxItem, Result]]
 
 def backoff(attempts: int) -> float:
     """Exponential with full jitter: retries after an outage don't arrive as one wave."""
-    return random.uniform(0.5, 1.0) * min(MAX_BACKOFF, 2.0 ** attempts)
+    return random.uniform(0.5, 1.0) * min(MAX_BACKOFF, 2.0**attempts)
 
 
 class OutboxRelay:
@@ -70,6 +74,10 @@ class OutboxRelay:
         self._held: dict[tuple[str, str], float] = {}  # chat → monotonic time its token frees
         self._promised: Counter[str] = Counter()  # claimed sends not yet past their overall token
         self._next_slot: dict[str, float] = {}  # channel → monotonic time its next send may start
+        # Many practitioners (bot/platform.py): each one's bot / sender is a lane with buckets of
+        # its own, claimed separately; off, a channel is one lane (keys below are then channels).
+        self.per_practitioner = False
+        self._lane_of: dict[int, str] = {}  # outbox row id → the lane it was claimed in
 
     def wake(self) -> None:
         self._wakeup.wake()
@@ -92,7 +100,7 @@ class OutboxRelay:
                     del inflight[task]
                 for item in claimed:
                     self._flying[item.priority] += 1
-                    self._promised[item.channel] += 1
+                    self._promised[self._lane_of.get(item.id, item.channel)] += 1
                     inflight[asyncio.create_task(self._send_in_turn(item))] = item
                 total += len(claimed)
                 if not inflight and not claimed and wait is None:
@@ -120,36 +128,46 @@ class OutboxRelay:
                 log.warning("%d outbox rows were left mid-send by a stopped relay: marked uncertain", expired)
             claimed: list[OutboxItem] = []
             wait: float | None = None
-            for channel in self.senders:
+            for channel, pid in await self._lanes(uow, now):
                 if room - len(claimed) <= 0:
                     break
-                tokens, refill = await self.limits.available(channel)
-                tokens -= self._promised[channel]
+                key = lane(channel, pid)
+                tokens, refill = await self.limits.available(key)
+                tokens -= self._promised[key]
                 # Claim no more than goes out within HORIZON: a row queued next (an alert)
                 # never waits behind a second's worth of already-claimed bulk.
-                ahead = self.limits.burst(channel, HORIZON) - self._promised[channel]
+                ahead = self.limits.burst(key, HORIZON) - self._promised[key]
                 if tokens <= 0 or ahead <= 0:
-                    wait = _sooner(wait, refill if tokens <= 0 and refill else self.limits.spacing(channel))
+                    wait = _sooner(wait, refill if tokens <= 0 and refill else self.limits.spacing(key))
                     continue
                 limit = min(tokens, ahead, room - len(claimed))
-                taken, channel_wait = await self._claim_channel(uow, channel, now, limit)
+                taken, channel_wait = await self._claim_channel(uow, channel, now, limit, pid)
                 claimed += taken
                 wait = _sooner(wait, channel_wait)
             await uow.outbox.take(claimed, now, LEASE)
             await uow.commit()
         return claimed, _sooner(wait, self._next_release())
 
+    async def _lanes(self, uow: RelayUnitOfWork, now: datetime) -> list[tuple[str, int | None]]:
+        """Each channel, or with per_practitioner each (channel, practitioner) with rows due."""
+        if not self.per_practitioner:
+            return [(channel, None) for channel in self.senders]
+        return [(c, pid) for c, pid in await uow.outbox.due_lanes(now) if c in self.senders]
+
     async def _claim_channel(
-        self, uow: RelayUnitOfWork, channel: str, now: datetime, limit: int
+        self, uow: RelayUnitOfWork, channel: str, now: datetime, limit: int, pid: int | None = None
     ) -> tuple[list[OutboxItem], float | None]:
-        held = self._held_now(channel)
+        key = lane(channel, pid)
+        held = self._held_now(key)
         taken: list[OutboxItem] = []
         wait: float | None = None
-        for row in await uow.outbox.due(now, limit, channel, held):
-            chat_wait = await self.limits.take_chat(channel, row.destination)
+        for row in await uow.outbox.due(now, limit, channel, held, practitioner_id=pid):
+            chat_wait = await self.limits.chat_wait(key, row.destination)
             if chat_wait:
-                self._held[(channel, row.destination)] = time.monotonic() + chat_wait
+                self._held[(key, row.destination)] = time.monotonic() + chat_wait
                 continue
+            if pid is not None:
+                self._lane_of[row.id] = key
             taken.append(row)
         return taken, wait
 
@@ -173,6 +191,7 @@ class OutboxRelay:
             kick.cancel()
 
     async def _send_in_turn(self, item: OutboxItem) -> Result:
+        key = self._lane_of.get(item.id, item.channel)
         promised = True
         try:
             if any(p < item.priority for p in +self._flying):
@@ -181,24 +200,27 @@ class OutboxRelay:
                         await self._gate.wait_for(lambda: not any(p < item.priority for p in +self._flying))
                 except TimeoutError:
                     pass  # a hung urgent send must not stop everything behind it for long
-            # The overall token is taken at the last moment, so the platform sees the sends
-            # spaced as the bucket spaced them (taken at the claim, a send held at the gate
-            # would bunch up with later ones). `available` already counted it for this row;
-            # only another process taking the last token makes this wait.
-            gap = self.limits.spacing(item.channel)
+            # Both tokens are taken at the last moment, so the platform sees the sends spaced
+            # as the buckets spaced them (taken at the claim, a send held at the gate would
+            # bunch up with later ones). The claim found them free; only another process
+            # taking the last one makes these wait (a chat's rows are claimed one at a time).
+            gap = self.limits.spacing(key)
             if gap:
                 now = time.monotonic()
-                slot = max(now, self._next_slot.get(item.channel, 0.0))
-                self._next_slot[item.channel] = slot + gap
+                slot = max(now, self._next_slot.get(key, 0.0))
+                self._next_slot[key] = slot + gap
                 await asyncio.sleep(slot - now)
-            while wait := await self.limits.take_overall(item.channel):
+            while wait := await self.limits.take_chat(key, item.destination):
                 await asyncio.sleep(wait)
-            self._promised[item.channel] -= 1
+            while wait := await self.limits.take_overall(key):
+                await asyncio.sleep(wait)
+            self._promised[key] -= 1
             promised = False
             return await self._send(item.channel, item)
         finally:
+            self._lane_of.pop(item.id, None)
             if promised:
-                self._promised[item.channel] -= 1
+                self._promised[key] -= 1
             self._flying[item.priority] -= 1
             async with self._gate:
                 self._gate.notify_all()
@@ -227,6 +249,8 @@ class OutboxRelay:
                     if row is not None:
                         await self._record(uow, row, result, now)
                 await uow.outbox.release([item.id for item in claimed])
+                for item in claimed:
+                    self._lane_of.pop(item.id, None)
                 await uow.commit()
         except Exception:  # left `sending`: uncertain after the lease, never re-sent blindly
             log.exception("could not record %d finished sends while stopping", len(finished))

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     telegram_api_server: str = "https://api.telegram.org"
     telegram_mode: str = "polling"
     telegram_webhook_secret: SecretStr | None = None
+    # Telegram Business (bot/business.py): the bot answers clients in her own account once she
+    # connects it there. Off: the bot asks Telegram for no business updates at all.
+    telegram_business: bool = False
+    business_pause_hours: float = 12.0  # her own message in a client's chat pauses the bot there; 0: until /resume
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
@@ -43,6 +47,9 @@ class Settings(BaseSettings):
     # Approved WhatsApp templates (ContentSid) per message kind, for pushes 24 h after the client
     # last wrote: JSON {"reminder": "HX…", "queue_update": "HX…", "result": "HX…", "any": "HX…"}.
     twilio_templates: dict[str, str] = {}
+    # Choices as WhatsApp buttons (Content API quick replies and list pickers, created by priem)
+    # inside the 24-hour window; off: listed under the text, answered by number or in words.
+    twilio_buttons: bool = False
     # Signs the short codes that join a client's Telegram and WhatsApp (flows/linking.py); derived
     # from the channel tokens when unset.
     link_secret: SecretStr | None = None
@@ -66,8 +73,11 @@ class Settings(BaseSettings):
     queue_updates_per_day: int = 3  # queue-position updates one client gets at most per day
     nudge_after_hours: float = 12.0  # a question list left unfinished this long gets one nudge
     digest_hour: int = 9  # the practitioner's morning digest, in TIMEZONE
+    # Message texts older than this many days are erased (bot/privacy.py) unless the client has an
+    # open request; counts and times stay, so statistics do not change. Unset or 0: keep everything.
+    retention_days: int | None = None
 
-    # Payments inside the chat (bot/payments.py); all off by default: she confirms by /paid.
+    # Payments inside the chat (bot/payments/); all off by default: she confirms by /paid.
     telegram_payments: bool = False  # invoices in Telegram Stars (XTR) after a booking
     telegram_payment_provider_token: SecretStr | None = None  # set: card invoices instead of Stars
     stripe_api_key: SecretStr | None = None  # set with the secret: payment links on WhatsApp and the web
@@ -87,6 +97,13 @@ class Settings(BaseSettings):
         if unknown:  # a typo would silently leave that kind waiting for the client to write
             raise ValueError(f"TWILIO_TEMPLATES: unknown kinds {unknown}; known: {sorted(KINDS)}")
         return {kind: sid.strip() for kind, sid in value.items() if sid.strip()}
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError("RETENTION_DAYS must be a number of days (0 or unset: keep everything)")
+        return value or None
 
     @field_validator("telegram_mode")
     @classmethod

@@ -8,16 +8,23 @@ import asyncio
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from aiogram import Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.business import TelegramBusiness
+from bot.business_sender import BusinessSender
+from bot.delivery import Sender
 from bot.desk import Desk
 from bot.payments import Payments, RefundFailed
 from bot.settings import Settings
 from bot.telegram_inbox import TelegramInbox
 from bot.telegram_polling import Poller
 from bot.telegram_sender import TelegramSender, make_bot
+from flows.model import Channel
 from handlers.telegram import build_router
 
 log = logging.getLogger(__name__)
@@ -53,12 +60,26 @@ class TelegramChannel:
         )
         self.sender = TelegramSender(self.bot)
         self.dispatcher = Dispatcher()
-        self.dispatcher.include_router(build_router(with_payments=settings.telegram_payments_enabled))
+        self.dispatcher.include_router(
+            build_router(with_payments=settings.telegram_payments_enabled, with_business=settings.telegram_business)
+        )
         self.secret = webhook_secret(settings)
+        self.webhook_path = WEBHOOK_PATH  # another practitioner's bot: /webhook/telegram/<slug> (bot/platform.py)
         self._tasks: list[asyncio.Task[None]] = []
+
+    def senders(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]) -> dict[str, Sender]:
+        """The relay's senders: the bot chat, and with TELEGRAM_BUSINESS her business chats."""
+        senders: dict[str, Sender] = {Channel.TELEGRAM.value: self.sender}
+        if self.settings.telegram_business:
+            senders[Channel.TELEGRAM_BUSINESS.value] = BusinessSender(self.sender, sessions, clock)
+        return senders
 
     async def start(self, desk: Desk, *, run_background: bool = True, payments: Payments | None = None) -> None:
         self.dispatcher["desk"] = desk
+        if self.settings.telegram_business:
+            desk.business = self.dispatcher["business"] = TelegramBusiness(
+                desk, self.bot, pause_hours=self.settings.business_pause_hours
+            )
         self.dispatcher["payments"] = payments
         if payments is not None:
             payments.refund_stars = self.refund_stars
@@ -67,7 +88,7 @@ class TelegramChannel:
         allowed = self.dispatcher.resolve_used_update_types()
         self.poller = Poller(self.bot, self.inbox, allowed)
         if self.settings.telegram_mode == "webhook":
-            url = (self.settings.public_base_url or "").rstrip("/") + WEBHOOK_PATH
+            url = (self.settings.public_base_url or "").rstrip("/") + self.webhook_path
             try:
                 await self.bot.set_webhook(
                     url=url, secret_token=self.secret, allowed_updates=allowed

@@ -79,11 +79,16 @@ class TelegramSender:
         # bot/payments.Payments.invoice_for once payments are on: `invoice:` rows become sendInvoice.
         self.invoices: InvoiceSource | None = None
 
-    async def send(self, item: OutboxItem) -> Result:
-        try:
-            chat_id = int(item.destination)
-        except ValueError:
-            return Failed(error="destination is not a Telegram chat id")
+    async def send(
+        self, item: OutboxItem, *, chat_id: int | None = None, business_connection_id: str | None = None
+    ) -> Result:
+        """`chat_id` and `business_connection_id` come from bot/business_sender.py for a row to
+        her Telegram Business chat (or, outside its window, to the client's bot chat)."""
+        if chat_id is None:
+            try:
+                chat_id = int(item.destination)
+            except ValueError:
+                return Failed(error="destination is not a Telegram chat id")
         try:
             if (item.idempotency_key or "").startswith(INVOICE_KEY):
                 spec = await self.invoices(item.idempotency_key, item.destination) if self.invoices else None
@@ -92,7 +97,10 @@ class TelegramSender:
                 sent = await self._invoice(spec)
             else:
                 sent = await self.bot.send_message(
-                    chat_id=chat_id, text=item.text, reply_markup=keyboard(item.buttons)
+                    chat_id=chat_id,
+                    text=item.text,
+                    reply_markup=keyboard(item.buttons),
+                    business_connection_id=business_connection_id,
                 )
         except TelegramRetryAfter as error:
             return RetryLater(error=self._describe(error), after_seconds=float(error.retry_after))

@@ -12,7 +12,9 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 
 from bot import whatsapp_inbox
 from bot.desk import Desk
-from bot.settings import Settings
+from bot.settings import ROOT, Settings
+from bot.texts import Texts
+from bot.whatsapp_content import ButtonMessages, ContentTemplates
 from bot.whatsapp_sender import WhatsAppSender, make_client
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork
@@ -40,6 +42,7 @@ class WhatsApp:
         sessions: async_sessionmaker[AsyncSession],
         clock: Callable[[], datetime],
         http_client: AsyncHttpClient | None = None,
+        texts: Texts | None = None,
     ) -> "WhatsApp":
         assert (
             settings.twilio_account_sid
@@ -59,13 +62,20 @@ class WhatsApp:
             async with UnitOfWork(sessions, item.practitioner_id) as uow:
                 return await uow.delivery.last_inbound_at(item.channel, item.destination)
 
+        client = make_client(settings.twilio_account_sid, token, settings.twilio_api_base_url, http)
+        buttons = None
+        if settings.twilio_buttons:
+            templates = ContentTemplates(client, clock=clock, language=settings.practitioner_language)
+            # The list picker's own button and the shorter labels are catalog texts (wabuttons.po).
+            buttons = ButtonMessages(templates, texts or Texts(ROOT / "locales"))
         sender = WhatsAppSender(
-            make_client(settings.twilio_account_sid, token, settings.twilio_api_base_url, http),
+            client,
             from_=settings.twilio_whatsapp_from,
             status_callback=base + STATUS_PATH if base else None,
             clock=clock,
             last_inbound=last_inbound,
             templates=settings.twilio_templates,
+            buttons=buttons,
         )
         return cls(token, base, sender, http, owns_http_client=http_client is None)
 

@@ -55,18 +55,27 @@ def _media(form: Mapping[str, str]) -> tuple[Kind, str | None]:
     return kind, twilio_media_url(form.get("MediaUrl0"))
 
 
+def tapped(form: Mapping[str, str]) -> tuple[str | None, str]:
+    """The payload and title of a tapped button: a quick reply (ButtonPayload, ButtonText) or a
+    list-picker item (ListId, ListTitle). The id is the payload the flows gave the button, as
+    Telegram's callback data is; one that is too long is none of ours and is read as text."""
+    payload = (form.get("ButtonPayload") or form.get("ListId") or "").strip()
+    title = form.get("ButtonText") or form.get("ListTitle") or ""
+    return (payload if len(payload) <= MAX_PAYLOAD_BUTTON else None) or None, title
+
+
 def inbound_from_form(form: Mapping[str, str], received_at: datetime) -> Inbound:
     kind, media_ref = _media(form)
-    payload = form.get("ButtonPayload") or None  # a tapped quick-reply button of a template
+    payload, title = tapped(form)
     return Inbound(
         channel=Channel.WHATSAPP,
         external_id=form["MessageSid"],
         sender_ref=form["From"],
         sender_name=form.get("ProfileName", ""),
-        text=form.get("Body", ""),
+        text=form.get("Body") or title,  # the title, as the web chat and Telegram keep a tap
         received_at=received_at,
         kind=kind,
-        payload=payload if payload and len(payload) <= MAX_PAYLOAD_BUTTON else None,
+        payload=payload,
         media_ref=media_ref,
     )
 

@@ -14,6 +14,7 @@ from twilio.rest import Client
 
 from bot.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Uncertain
 from bot.message_kinds import template_for
+from bot.whatsapp_content import ButtonMessages
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,12 @@ VARIABLE_LIMIT = 900
 LastInbound = Callable[[OutboxItem], Awaitable[datetime | None]]
 
 
+def content_base_url(api_base_url: str) -> str:
+    """Twilio's own API host means its own Content host; a proxy or a double serves both."""
+    base = api_base_url.rstrip("/")
+    return "https://content.twilio.com" if base == "https://api.twilio.com" else base
+
+
 def make_client(
     account_sid: str, auth_token: str, api_base_url: str, http_client: AsyncHttpClient
 ) -> Client:
@@ -47,6 +54,7 @@ def make_client(
     # The SDK has no base-URL option; every Messages call goes through the Api domain, whose
     # base_url is the seam (twilio-python #521 suggests a custom HTTP client; this is smaller).
     client.api.base_url = api_base_url.rstrip("/")
+    client.content.base_url = content_base_url(api_base_url)  # the buttons' content resources
     # Settings are the contract: a stray TWILIO_EDGE/TWILIO_REGION in the environment must not
     # rewrite the host the SDK talks to.
     client.edge = client.region = None
@@ -59,7 +67,8 @@ def whatsapp_address(destination: str) -> str:
 
 
 def with_choices(text: str, buttons: Sequence[dict[str, str]] | None) -> str:
-    """WhatsApp free-form messages have no inline buttons: list the choices under the text.
+    """Choices as text under the message: without TWILIO_BUTTONS, in a template, or where the
+    buttons cannot be interactive (bot/whatsapp_buttons.py).
 
     Menu labels already carry their number ("1. Плановый расклад"), which the flows read back as
     that menu item; other choices are bulleted, not numbered, because a bare "1" means the first
@@ -107,6 +116,7 @@ class WhatsAppSender:
         clock: Callable[[], datetime],
         last_inbound: LastInbound,
         templates: dict[str, str] | None = None,
+        buttons: ButtonMessages | None = None,
         timeout: float = 30.0,
     ) -> None:
         self.client = client
@@ -115,6 +125,7 @@ class WhatsAppSender:
         self.clock = clock
         self.last_inbound = last_inbound
         self.templates = dict(templates or {})  # message kind -> ContentSid (TWILIO_TEMPLATES)
+        self.buttons = buttons  # None: choices are listed under the text (TWILIO_BUTTONS off)
         # AsyncTwilioHttpClient passes no timeout to aiohttp unless the call names one, and
         # create_async names none: without this a hung request holds the relay forever.
         self.timeout = timeout
@@ -127,24 +138,46 @@ class WhatsAppSender:
             # address of no client (the practitioner's) has no known window: Twilio decides.
             if template is None:
                 return OutsideWindow(error=WINDOW_ERROR)
-            return await self._create(item, template)
-        result = await self._create(item, None)
+            return await self._create(item, self._template(item, template))
+        result = await self._in_session(item)
         if isinstance(result, OutsideWindow) and template is not None:
             # The window closed unseen (a client we have no time for, a clock apart): one more
             # request, as the template; 63016 again leaves the row waiting.
-            return await self._create(item, template)
+            return await self._create(item, self._template(item, template))
         return result
 
-    async def _create(self, item: OutboxItem, template: str | None) -> Result:
-        """One Messages call: free-form text, or the approved template with the text as {{1}}."""
-        content: dict[str, str] = (
-            {"body": with_choices(item.text, item.buttons)}
-            if template is None
-            else {
-                "content_sid": template,
-                "content_variables": template_variables(item.text, item.buttons),
-            }
-        )
+    async def _in_session(self, item: OutboxItem) -> Result:
+        """Inside the window: buttons as an interactive message when they fit, else plain text."""
+        text = {"body": with_choices(item.text, item.buttons)}
+        buttons = self.buttons
+        found = await buttons.find(item.text, item.buttons) if buttons is not None and item.buttons else None
+        if buttons is None or found is None:
+            return await self._create(item, text)
+        message, sid = found
+        interactive = {"content_sid": sid, "content_variables": message.content_variables()}
+        return await self._create(item, interactive, or_else=text, on_refused=lambda: buttons.refused(message))
+
+    @staticmethod
+    def _template(item: OutboxItem, template: str) -> dict[str, str]:
+        """The approved template with the whole text, choices included, as {{1}}."""
+        return {
+            "content_sid": template,
+            "content_variables": template_variables(item.text, item.buttons),
+        }
+
+    async def _create(
+        self,
+        item: OutboxItem,
+        content: dict[str, str],
+        *,
+        or_else: dict[str, str] | None = None,
+        on_refused: Callable[[], None] | None = None,
+    ) -> Result:
+        """One Messages call: free-form text, an interactive message or an approved template.
+
+        `or_else` is sent instead when Twilio refuses the content itself (a resource deleted in the
+        console, variables over a limit we did not know of): the client still gets the words.
+        """
         try:
             async with asyncio.timeout(self.timeout):
                 message = await self.client.messages.create_async(
@@ -156,6 +189,10 @@ class WhatsAppSender:
         except (TwilioRestException, TwilioServiceException) as error:
             result = classify(error)
             log.warning("twilio refused outbox row %s: %s", item.id, getattr(result, "error", ""))
+            if or_else is not None and isinstance(result, Failed) and int(error.code or 0) not in TERMINAL:
+                if on_refused is not None:
+                    on_refused()
+                return await self._create(item, or_else)
             return result
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
             # Refused, DNS, TLS handshake, connect timeout: the request never reached Twilio.

@@ -77,10 +77,23 @@ def overlaps(start: datetime, minutes: int, other: datetime, other_minutes: int)
     return start < other + timedelta(minutes=other_minutes) and other < start + timedelta(minutes=minutes)
 
 
-def free(slots: Iterable[datetime], minutes: int, held: Iterable[tuple[datetime, int]]) -> list[datetime]:
-    """The slots no held booking overlaps (a booking may be off the grid: she moved it by hand)."""
+Period = tuple[datetime, datetime | None]  # [start, end); None: no end known (a /pause until /resume)
+
+
+def free(
+    slots: Iterable[datetime], minutes: int, held: Iterable[tuple[datetime, int]], paused: Iterable[Period] = ()
+) -> list[datetime]:
+    """The slots no held booking overlaps (a booking may be off the grid: she moved it by hand)
+    and no pause of hers touches: a call booked into her break would have to be moved by hand.
+    A pause with no end blocks every slot after its start: when she is back is not known."""
     busy = list(held)
-    return [s for s in slots if not any(overlaps(s, minutes, b, bm) for b, bm in busy)]
+    away = list(paused)
+    return [
+        s
+        for s in slots
+        if not any(overlaps(s, minutes, b, bm) for b, bm in busy)
+        and not any(s + timedelta(minutes=minutes) > start and (end is None or s < end) for start, end in away)
+    ]
 
 
 def stamp(at: datetime) -> str:

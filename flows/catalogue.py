@@ -28,7 +28,7 @@ class Service:
     promise_min_days: float
     promise_max_days: float
     price: str = ""  # as the texts show it, e.g. "3 000 ₽"
-    # What an invoice asks (bot/payments.py); 0 = no invoice, the practitioner confirms by /paid.
+    # What an invoice asks (bot/payments/); 0 = no invoice, the practitioner confirms by /paid.
     price_stars: int = 0  # Telegram Stars
     price_amount: int = 0  # card payments, in the currency's minor units (kopecks, cents)
     price_currency: str = ""  # ISO 4217, e.g. "RUB"

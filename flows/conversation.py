@@ -6,7 +6,7 @@ reach the client through `handle`.
 
 from dataclasses import replace
 
-from flows import boundaries, calls, cancellation, emergency, intake
+from flows import boundaries, calls, cancellation, emergency, intake, privacy
 from flows.catalogue import Intake
 from flows.context import Context
 from flows.effects import (
@@ -57,6 +57,9 @@ def handle(client: ClientView, msg: Inbound, ctx: Context) -> Outcome:
     if client.first_contact or language != client.language:
         effects.append(UpdateClient(language=language))
         client = replace(client, language=language)
+    if _asks_to_forget(client, msg) and not (client.forget_asked_at and boundaries.flooding(client, ctx)):
+        # Ahead of restrictions: having one's data erased is the client's right whatever their boundaries.
+        return Outcome((*effects, *privacy.ask(client, msg, ctx.now)))
     if client.restricted:
         return Outcome((*effects, *boundaries.restricted(client), *boundaries.restricted_urgent(client, msg)))
     first_emergency = is_emergency(msg.text) and emergency.open_emergency(client) is None
@@ -220,6 +223,14 @@ def _unrouted(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) 
     if seen.intent in (Intent.YES, Intent.NO, Intent.DONE, Intent.CANCEL, Intent.SERVICE):
         return [menu(ctx.catalogue, language, "menu-prompt-named", name=client.name)]
     return [menu(ctx.catalogue, language, "out-of-scope", name=client.name)]
+
+
+def _asks_to_forget(client: ClientView, msg: Inbound) -> bool:
+    if msg.payload or msg.kind is not Kind.TEXT:
+        return False
+    if _collecting(client) and not msg.text.lstrip().startswith("/"):
+        return False  # inside a question list «удалить ли мне его номер?» is a question; /forget still works
+    return recognise(msg.text).intent is Intent.FORGET
 
 
 def _has_content(msg: Inbound) -> bool:

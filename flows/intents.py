@@ -31,6 +31,7 @@ class Intent(StrEnum):
     HELP = "help"  # /help, «помощь», "help"
     SERVICE = "service"  # a catalogue format named in words or by its menu number
     PAID_CLAIM = "paid_claim"  # «я оплатила», «перевела оплату», "I paid", «zapłaciłam»
+    FORGET = "forget"  # «удалите мои данные», "forget me", /forget: erasure on request (flows/privacy.py)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ _SHORT = 8  # words: CANCEL/MENU keywords only count in messages this short
 _TOKEN = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*")
 _COMMAND = re.compile(r"/([A-Za-z_]+)(?:@\w+)?(?:\s|$)")
 _COMMANDS = {"start": Intent.MENU, "menu": Intent.MENU, "help": Intent.HELP,
-             "status": Intent.STATUS, "human": Intent.HUMAN, "cancel": Intent.CANCEL}
+             "status": Intent.STATUS, "human": Intent.HUMAN, "cancel": Intent.CANCEL,
+             "forget": Intent.FORGET}
 # «№» arrives as "No" after NFKC; "1️⃣" as "1" once the keycap marks are dropped.
 _MENU_NUMBER = re.compile(r"(?:no\.?|#|номер|вариант|пункт|option|opcja)?\s*([1-9])\s*[.)]?",
                           re.IGNORECASE)
@@ -179,6 +181,25 @@ _PAID = _rx(
     r"\b(?:zaplacil\w*|oplacil\w*|przelal\w*)",
 )
 _PAID_MAX_WORDS = 15
+# «Удалите мои данные» / "forget me": the client asks to be erased. Short messages only, and never a
+# negation («не удаляйте мои данные»): a story that mentions deleting something is not a request.
+_FORGET = _rx(
+    r"\b(?:удал|сотр|стер)\w* (?:(?:пожалуйста|все|всю|всё|полностью|насовсем|навсегда) )*"
+    r"(?:мои|мою|мой|моих|мое|меня)(?: (?:персональн|личн)\w*)? (?:данн|информац|переписк|истори|сообщени"
+    r"|профил|контакт|аккаунт)\w*",
+    r"\b(?:удалите|удали|сотрите|сотри) меня\b", r"\bзабуд(?:ь|ьте) (?:про |обо )?(?:меня|мне)\b",
+    r"\bforget (?:about )?me\b",
+    r"\b(?:delete|erase|remove|wipe) (?:all )?(?:of )?my (?:personal )?(?:data|information|info|history"
+    r"|messages|account|details)\b",
+    r"\bright to (?:be forgotten|erasure)\b",
+    r"\b(?:usun|skasuj|wymaz)\w* (?:wszystkie )?moje dane\b", r"\bzapomnij(?:cie)? (?:o )?mnie\b",
+)
+# «Как удалить мои данные из тиндера?» asks for advice, not for erasure here.
+_FORGET_NEGATED = _rx(r"\bне (?:надо |нужно |стоит |хочу )?(?:удал|сотр|стир|забыв|забуд)",
+                      r"\bкак (?:мне |бы )?(?:удал|сотр|стер)", r"\bhow (?:do i |to |can i |should i )(?:delete|erase)",
+                      r"\b(?:dont|do not|never) (?:delete|erase|remove|wipe|forget)", r"\bnie (?:usuw|kasuj|zapomin)",
+                      r"\bjak (?:usun|skasow)")
+_FORGET_MAX_WORDS = 15
 _CANCEL = _rx(r"\bотмен\w*", r"\bпередумал\w*", r"\bcancel\w*", r"\banuluj\w*", r"\brezygn\w*")
 _CANCEL_NEGATED = _rx(r"\bне (?:надо |нужно |хочу |стоит |будем )?(?:отмен|передум)",
                       r"\b(?:dont|do not) cancel", r"\bnie anuluj")
@@ -246,6 +267,8 @@ def recognise(text: str) -> Recognised:
         return Recognised(Intent.LINK_PROBLEM)
     if len(keys) <= _PAID_MAX_WORDS and _PAID.search(text_f):
         return Recognised(Intent.PAID_CLAIM)
+    if len(keys) <= _FORGET_MAX_WORDS and _FORGET.search(text_f) and not _FORGET_NEGATED.search(text_f):
+        return Recognised(Intent.FORGET)
     for intent, pattern in ((Intent.STATUS, _STATUS), (Intent.HUMAN, _HUMAN),
                             (Intent.DISCOUNT, _DISCOUNT)):
         if pattern.search(text_f):

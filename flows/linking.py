@@ -73,7 +73,11 @@ def _bucket(now: datetime) -> int:
 
 
 def _mac(secret: bytes, client_id: int, bucket: int) -> str:
-    raw = hmac.new(secret, f"priem-link:{client_id}:{bucket}".encode(), hashlib.sha256).digest()
+    return _short_mac(secret, f"priem-link:{client_id}:{bucket}")
+
+
+def _short_mac(secret: bytes, message: str) -> str:
+    raw = hmac.new(secret, message.encode(), hashlib.sha256).digest()
     number = int.from_bytes(raw[:5], "big")  # 40 bits: 8 characters of 5 bits
     return "".join(ALPHABET[(number >> shift) & 31] for shift in range(35, -1, -5))
 
@@ -100,10 +104,57 @@ def asks_for_code(text: str) -> bool:
     return clean(text).strip(" .!?").lower() in ASK_WORDS
 
 
+# A deep link's token (`t.me/<bot>?start=b42-7K3QX9MB`), offered in her Telegram Business chat at
+# the end of intake: the client taps it and their chat with the bot joins them. Made like a link
+# code, but bound to the Telegram chat it was offered to (only that person's Start counts, so a
+# forwarded link joins nobody) and valid for days, since a tap may come much later.
+START_DAYS = 7
+_START = re.compile(rf"^b(\d{{1,12}})-([0-9A-Za-z]{{{MAC_LENGTH}}})$")
+
+
+def _start_mac(secret: bytes, client_id: int, chat_id: str, day: int) -> str:
+    return _short_mac(secret, f"priem-start:{client_id}:{chat_id}:{day}")
+
+
+def start_token(secret: bytes, client_id: int, chat_id: str, now: datetime) -> str:
+    return f"b{client_id}-{_start_mac(secret, client_id, chat_id, int(now.timestamp()) // 86400)}"
+
+
+def check_start(secret: bytes, client_id: int, chat_id: str, mac: str, now: datetime) -> Check:
+    given, today = mac.upper(), int(now.timestamp()) // 86400
+    for age in range(START_DAYS * 5):
+        if hmac.compare_digest(given, _start_mac(secret, client_id, chat_id, today - age)):
+            return Check.VALID if age < START_DAYS else Check.EXPIRED
+    return Check.WRONG
+
+
+def parse_start(payload: str) -> tuple[int, str] | None:
+    found = _START.match(payload)
+    return (int(found[1]), found[2]) if found else None
+
+
+def _started(
+    client: ClientView, msg: Inbound, token: tuple[int, str], now: datetime, secret: bytes
+) -> tuple[LinkEffect, ...]:
+    other, mac = token
+    match check_start(secret, other, msg.sender_ref, mac, now):
+        case Check.VALID if other == client.id:
+            return (Say("business-linked", {"name": client.name}),)
+        case Check.VALID:
+            linked = Say("business-linked", {"name": client.name})
+            return (MergeWith(other, merged=linked, gone=Say("business-link-wrong")),)
+        case Check.EXPIRED:
+            return (Say("business-link-expired"),)
+    return (Say("business-link-wrong"),)
+
+
 def decide(client: ClientView, msg: Inbound, now: datetime, secret: bytes) -> tuple[LinkEffect, ...] | None:
     """What a linking message does; None for every other message (the conversation's)."""
-    if client.restricted or msg.payload:
-        return None  # a restricted client gets the restriction's answer; a button is no code
+    if client.restricted:
+        return None  # a restricted client gets the restriction's answer
+    if msg.payload:
+        started = parse_start(msg.payload)  # a deep link's /start payload; any other is a button
+        return None if started is None else _started(client, msg, started, now, secret)
     if msg.contact_phone:
         phone = digits(msg.contact_phone)
         if not phone:

@@ -7,6 +7,8 @@ from enum import IntEnum, StrEnum
 
 class Channel(StrEnum):
     TELEGRAM = "telegram"
+    # Her own Telegram account, the bot answering inside it (Telegram Business: bot/business.py).
+    TELEGRAM_BUSINESS = "tg_business"
     WHATSAPP = "whatsapp"
     WEB = "web"
 
@@ -109,6 +111,7 @@ class ClientView:
     restriction_urgent_alerted: bool = False  # an urgent message already reached her this restriction
     flagged: bool = False  # off auto-processing (payment flip-flops) until she clears it
     payment_events: tuple["PaymentEvent", ...] = ()  # recent, oldest first (flows/boundaries.payment_flips)
+    forget_asked_at: datetime | None = None  # last asked to have their data erased (flows/privacy.py)
 
     def open_request(self, service: str) -> RequestView | None:
         for request in self.requests:

@@ -47,6 +47,11 @@ def deadline_warning(deadline_at: datetime, now: datetime) -> str | None:
     return due
 
 
+def pause_over_due(until: datetime | None, ended_at: datetime | None, now: datetime) -> bool:
+    """A timed /pause ran out (she did not /resume it): the clients told of it hear she is back."""
+    return until is not None and ended_at is None and until <= now < until + STALE
+
+
 def nudge_due(last_inbound_at: datetime | None, now: datetime, after: timedelta) -> bool:
     """A question list begun and left: one nudge per quiet spell (the key carries the spell)."""
     return last_inbound_at is not None and last_inbound_at + after <= now < last_inbound_at + after + STALE

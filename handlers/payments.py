@@ -4,8 +4,9 @@ GET /pay/<payment>/<check>: the link a WhatsApp or web-chat client got; opens (o
 Stripe Checkout Session and redirects there. POST /webhook/payments/stripe: verified with
 stripe.Webhook.construct_event (signature and timestamp tolerance); a forgery or a stale replay
 gets 400 and changes nothing; the same event again (Stripe retries until it sees a 2xx) gets 200
-and changes nothing. Handling is inline: Stripe re-sends after any non-2xx for days, so a
-transient failure here is a 500 and a later retry, never a loss.
+and changes nothing. `checkout.session.completed` pays, `charge.refunded` refunds (bot/payments/).
+Handling is inline: Stripe re-sends after any non-2xx for days, so a transient failure here is a
+500 and a later retry, never a loss.
 """
 
 import logging

@@ -57,7 +57,9 @@ async def twilio_message(request: Request, whatsapp: WhatsAppDep, desk: DeskDep)
     form = await signed_form(request, whatsapp, WEBHOOK_PATH)
     if form is None:
         return refused(WEBHOOK_PATH, whatsapp)
-    await whatsapp_inbox.accept(desk, form)
+    # Each practitioner's sender is her number: the client wrote `To` it (bot/platform.py).
+    tenant = await request.app.state.platform.by_whatsapp_to(form.get("To"))
+    await whatsapp_inbox.accept(tenant.desk if tenant is not None else desk, form)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -66,5 +68,6 @@ async def twilio_status(request: Request, whatsapp: WhatsAppDep, desk: DeskDep) 
     form = await signed_form(request, whatsapp, STATUS_PATH)
     if form is None:
         return refused(STATUS_PATH, whatsapp)
-    await whatsapp_status.accept(desk, form)
+    tenant = await request.app.state.platform.by_whatsapp_to(form.get("From"))  # a status comes from her sender
+    await whatsapp_status.accept(tenant.desk if tenant is not None else desk, form)
     return Response(EMPTY_TWIML, media_type="text/xml")

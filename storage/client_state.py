@@ -60,6 +60,7 @@ async def load_client_view(
         and await uow.clients.urgent_alerted_since(client.id, restriction.created_at),
         flagged=client.flagged_at is not None,
         payment_events=tuple(await uow.clients.payment_events(client.id, now - FLIP_WINDOW)),
+        forget_asked_at=await uow.privacy.asked_at(client.id),
     )
 
 

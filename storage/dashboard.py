@@ -1,5 +1,5 @@
 """What the web dashboard reads besides the board and /stats (storage/stats.py): whose row is
-whose, request rows for the CSV export, and the hour-by-weekday load grid.
+whose, each request's payments, request rows for the CSV export, and the hour-by-weekday load grid.
 
 Grouping by the hour *in the practitioner's time zone* is done in Python, as in /stats: it is not
 portable between SQLite and PostgreSQL, and one practice has thousands of rows, not millions.
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 
-from storage.models import Client, PractitionerAlert, Request
+from storage.models import Client, Payment, PractitionerAlert, Request
 from storage.scoped import Scoped
 
 
@@ -116,3 +116,22 @@ class DashboardRepo(Scoped):
             )
             for r in rows
         ]
+
+    async def payments_of_requests(self, request_ids: list[int]) -> dict[int, list[Payment]]:
+        """Each request's invoices and payments, oldest first."""
+        if not request_ids:
+            return {}
+        return await self._payments_by_request(Payment.request_id.in_(request_ids))
+
+    async def all_payments(self) -> dict[int, list[Payment]]:
+        """Every request's payments, oldest first (the CSV export of all requests)."""
+        return await self._payments_by_request(true())
+
+    async def _payments_by_request(self, condition: ColumnElement[bool]) -> dict[int, list[Payment]]:
+        rows = await self.session.scalars(
+            select(Payment).where(Payment.practitioner_id == self.pid, condition).order_by(Payment.id)
+        )
+        found: dict[int, list[Payment]] = {}
+        for payment in rows:
+            found.setdefault(payment.request_id, []).append(payment)
+        return found

@@ -65,6 +65,13 @@ class Practitioner(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Her own configuration on a many-practitioner deployment (bot/platform.py). Unset on the
+    # env-configured practitioner #1, whose settings stay in the environment.
+    telegram_token: Mapped[str | None] = mapped_column(String(200))
+    telegram_webhook_secret: Mapped[str | None] = mapped_column(String(256))
+    whatsapp_from: Mapped[str | None] = mapped_column(String(64), unique=True)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # scrypt (storage/platform.py)
 
 
 class Client(Base):
@@ -87,6 +94,10 @@ class Client(Base):
     # Flagged (e.g. flips payment confirm/cancel): taken off auto-processing until she clears it.
     flagged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     flag_reason: Mapped[str | None] = mapped_column(Text)
+    # Erased on the client's request (bot/privacy.py): personal fields are anonymised at once; the
+    # identities' addresses once the farewell message is out (addresses_erased_at).
+    forgotten_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    addresses_erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Identity(Base):
@@ -175,6 +186,8 @@ class Message(Base):
     buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The text and media were erased (a forgotten client, or RETENTION_DAYS); the row stays for stats.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Restriction(Base):
@@ -231,6 +244,8 @@ class OutboxItem(Base):
     # What the platform reported after accepting the send (Twilio StatusCallback: delivered, read,
     # failed, undelivered); None where the channel reports nothing.
     delivery_status: Mapped[str | None] = mapped_column(String(32))
+    # Telegram Business: the connection of her account the message is sent through (tg_business rows).
+    business_connection_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class InboxUpdate(Base):
@@ -358,7 +373,7 @@ class ScheduledJob(Base):
 
 
 class Payment(Base):
-    """One invoice or payment link for a request, and what became of it (bot/payments.py).
+    """One invoice or payment link for a request, and what became of it (bot/payments/).
 
     `event_id` is the provider's id for the money arriving (Telegram's charge id, Stripe's event
     id): unique per provider, so a payment delivered three times is recorded once.
@@ -389,3 +404,68 @@ class Payment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class DashboardSession(Base):
+    """A dashboard login (handlers/dashboard/auth.py). The cookie holds a random token; only its
+    SHA-256 is stored, so a copy of the database opens no dashboard. Every worker reads the same
+    rows: a restart or a second worker keeps her logged in; logout deletes the row."""
+
+    __tablename__ = "dashboard_sessions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))  # the hidden token every form of this session posts
+    # What the last action said, shown once on the next page: [{"text": …, "error": bool}].
+    flash: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class PracticeSettings(Base):
+    """Her own settings from the dashboard, over catalogue.toml's defaults: one validated JSON
+    document per practitioner (bot/overrides/document.py). `version` grows with every save, so
+    each worker's cache sees a change on its next unit of work (bot/overrides/source.py)."""
+
+    __tablename__ = "practice_settings"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), unique=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BusinessConnection(Base):
+    """Her Telegram account connected to the bot (Telegram Business → Chatbots), as Telegram last
+    reported it. Only connections of her own accounts (practitioner_accounts) are stored."""
+
+    __tablename__ = "business_connections"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    connection_id: Mapped[str] = mapped_column(String(128), unique=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)  # her account
+    user_chat_id: Mapped[int] = mapped_column(BigInteger)  # her own chat with the bot
+    can_reply: Mapped[bool] = mapped_column(Boolean)
+    rights: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the rights she granted, as Telegram names them
+    is_enabled: Mapped[bool] = mapped_column(Boolean)
+    # getChat → business_opening_hours: {"time_zone_name": …, "opening_hours": [[open, close], …]}
+    opening_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BusinessChat(Base):
+    """A client's chat with her account, as far as the flows need it: when the client last wrote
+    (Telegram's 24-hour rule) and whether she has taken the chat over. No message text."""
+
+    __tablename__ = "business_chats"
+    __table_args__ = (UniqueConstraint("practitioner_id", "address"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
+    address: Mapped[str] = mapped_column(String(64))  # "<her user id>:<client chat id>", as the identity's
+    connection_id: Mapped[str] = mapped_column(String(128))
+    last_client_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # she wrote in the chat herself
+    paused_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # None while paused: until /resume
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -7,6 +7,9 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from flows.business import owner_of
+from storage.business import CHANNEL as BUSINESS_CHANNEL
+from storage.business import BusinessRepo
 from storage.models import Message, OutboxItem
 from storage.scoped import Scoped
 
@@ -38,6 +41,10 @@ class OutboxRepo(Scoped):
             next_attempt_at=now,
             created_at=now,
         )
+        if channel == BUSINESS_CHANNEL:
+            # Whoever queues for her Telegram Business chat, the row names the connection it goes through.
+            live = await BusinessRepo(self.session, self.pid).live_connection(owner_of(destination))
+            item.business_connection_id = live.connection_id if live is not None else None
         self.session.add(item)
         await self.session.flush()
         return item
@@ -55,7 +62,12 @@ class OutboxRelayStore:
         self.session = session
 
     async def due(
-        self, now: datetime, limit: int, channel: str, exclude: Collection[str] = ()
+        self,
+        now: datetime,
+        limit: int,
+        channel: str,
+        exclude: Collection[str] = (),
+        practitioner_id: int | None = None,
     ) -> list[OutboxItem]:
         """Due rows of one channel by priority, each the oldest unsent one of its destination
         (strict order per chat). Read only: the relay takes the ones it has tokens for.
@@ -65,6 +77,8 @@ class OutboxRelayStore:
         """
         earlier = aliased(OutboxItem)
         blocked = exists().where(
+            # Two practitioners' bots writing to the same chat id are two chats.
+            earlier.practitioner_id == OutboxItem.practitioner_id,
             earlier.channel == OutboxItem.channel,
             earlier.destination == OutboxItem.destination,
             earlier.id < OutboxItem.id,
@@ -84,7 +98,19 @@ class OutboxRelayStore:
         )
         if exclude:
             query = query.where(OutboxItem.destination.not_in(list(exclude)))
+        if practitioner_id is not None:  # one practitioner's bot or sender (bot/relay.py lanes)
+            query = query.where(OutboxItem.practitioner_id == practitioner_id)
         return list(await self.session.scalars(query))
+
+    async def due_lanes(self, now: datetime) -> list[tuple[str, int]]:
+        """(channel, practitioner) pairs with a row due now, the most urgent first."""
+        rows = await self.session.execute(
+            select(OutboxItem.channel, OutboxItem.practitioner_id, func.min(OutboxItem.priority))
+            .where(OutboxItem.state == "pending", OutboxItem.next_attempt_at <= now)
+            .group_by(OutboxItem.channel, OutboxItem.practitioner_id)
+            .order_by(func.min(OutboxItem.priority))
+        )
+        return [(channel, int(pid)) for channel, pid, _ in rows]
 
     async def take(self, items: list[OutboxItem], now: datetime, lease: timedelta) -> None:
         """Claimed for sending now. A row still `sending` when its lease ends was being sent

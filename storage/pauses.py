@@ -23,6 +23,18 @@ class PauseRepo(Scoped):
             .limit(1)
         )
 
+    async def periods(self, now: datetime) -> list[tuple[datetime, datetime | None]]:
+        """[start, end) of every pause on now or ahead (end None: until /resume): the call slots
+        offered to clients skip them."""
+        rows = await self.session.execute(
+            select(Pause.starts_at, Pause.until).where(
+                Pause.practitioner_id == self.pid,
+                Pause.ended_at.is_(None),
+                or_(Pause.until.is_(None), Pause.until > now),
+            )
+        )
+        return [(starts_at, until) for starts_at, until in rows]
+
     async def start(self, *, until: datetime | None, note: str, now: datetime) -> Pause:
         pause = Pause(practitioner_id=self.pid, starts_at=now, until=until, note=note, created_at=now)
         self.session.add(pause)

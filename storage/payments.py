@@ -1,4 +1,4 @@
-"""Invoices, payment links and the payments that settle them (bot/payments.py decides)."""
+"""Invoices, payment links and the payments that settle them (bot/payments/ decides)."""
 
 from datetime import datetime
 
@@ -73,3 +73,13 @@ class PaymentRepo(Scoped):
             )
         )
         return int(count or 0)
+
+    async def by_provider_charge(self, provider: str, charge_id: str) -> Payment | None:
+        """The payment a provider's charge id belongs to (Stripe: its PaymentIntent)."""
+        return await self.session.scalar(
+            select(Payment).where(
+                Payment.practitioner_id == self.pid,
+                Payment.provider == provider,
+                Payment.provider_charge_id == charge_id,
+            )
+        )

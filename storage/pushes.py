@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.models import Booking, Client, Message, OutboxItem, Request, Restriction, ScheduledJob
+from storage.models import Booking, Client, Message, OutboxItem, Pause, Request, Restriction, ScheduledJob
 from storage.scoped import Scoped
 
 OPEN = ("submitted", "queued", "in_work")
@@ -79,6 +79,21 @@ class PushRepo(Scoped):
         )
         return [(r, c) for r, c in rows]
 
+    async def run_out_pauses(self, now: datetime, behind: timedelta) -> list[Pause]:
+        """Timed pauses whose end came within `behind` and that no /resume ended."""
+        rows = await self.session.scalars(
+            select(Pause)
+            .where(
+                Pause.practitioner_id == self.pid,
+                Pause.ended_at.is_(None),
+                Pause.until.is_not(None),
+                Pause.until <= now,
+                Pause.until > now - behind,
+            )
+            .order_by(Pause.until, Pause.id)
+        )
+        return list(rows)
+
     async def quiet_question_lists(self, now: datetime, quiet_since: datetime) -> list[Client]:
         rows = await self.session.scalars(
             select(Client)
@@ -112,9 +127,7 @@ class PushRepo(Scoped):
     async def restricted(self, client_ids: list[int], now: datetime) -> set[int]:
         if not client_ids:
             return set()
-        rows = await self.session.scalars(
-            select(Client.id).where(Client.id.in_(client_ids), ~self._unrestricted(now))
-        )
+        rows = await self.session.scalars(select(Client.id).where(Client.id.in_(client_ids), ~self._unrestricted(now)))
         return set(rows)
 
     async def queue_updates_since(self, client_id: int, since: datetime) -> int:
@@ -173,15 +186,17 @@ class PushRepo(Scoped):
             )
             .order_by(Booking.starts_at)
         )
-        open_requests = select(func.count()).select_from(Request).where(
-            Request.practitioner_id == self.pid, Request.stage.in_(OPEN)
+        open_requests = (
+            select(func.count())
+            .select_from(Request)
+            .where(Request.practitioner_id == self.pid, Request.stage.in_(OPEN))
         )
         emergencies = await self.session.scalar(open_requests.where(Request.is_emergency.is_(True)))
         queue = await self.session.scalar(open_requests.where(Request.is_emergency.is_(False)))
         flagged = await self.session.scalar(
-            select(func.count()).select_from(Client).where(
-                Client.practitioner_id == self.pid, Client.flagged_at.is_not(None)
-            )
+            select(func.count())
+            .select_from(Client)
+            .where(Client.practitioner_id == self.pid, Client.flagged_at.is_not(None))
         )
         return DigestFacts(
             calls=[(starts_at, name, int(rid)) for starts_at, name, rid in calls],

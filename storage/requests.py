@@ -3,7 +3,7 @@
 from datetime import datetime
 from statistics import median
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
 from storage.bookings import SETTLED_BY_STAGE, BookingRepo
 from storage.models import Client, Identity, Question, Request, StageChange
@@ -106,19 +106,25 @@ class RequestRepo(Scoped):
         """1-based place among the open requests of its service, in order of submission."""
         if request.stage not in OPEN or request.submitted_at is None:
             return None
-        ahead = await self.session.scalar(
+        same_queue = (Request.practitioner_id == self.pid, Request.service == request.service, Request.stage.in_(OPEN))
+        # Two counts, each one range of ix_requests_queue, rather than one count over an OR: the OR
+        # kept SQLite from bounding the scan by submitted_at (it counted the whole queue) and sent
+        # PostgreSQL to a bitmap OR over the heap (bench/bigqueue.py: 60 → 27 ms at 100,000 ahead
+        # on PostgreSQL, 28 → 15 ms on SQLite, on a loaded machine). Still linear in the requests
+        # ahead: a count, not a stored rank.
+        before = (
             select(func.count())
             .select_from(Request)
-            .where(
-                Request.practitioner_id == self.pid,
-                Request.service == request.service,
-                Request.stage.in_(OPEN),
-                or_(
-                    Request.submitted_at < request.submitted_at,
-                    and_(Request.submitted_at == request.submitted_at, Request.id < request.id),
-                ),
-            )
+            .where(*same_queue, Request.submitted_at < request.submitted_at)
+            .scalar_subquery()
         )
+        tied = (
+            select(func.count())
+            .select_from(Request)
+            .where(*same_queue, Request.submitted_at == request.submitted_at, Request.id < request.id)
+            .scalar_subquery()
+        )
+        ahead = await self.session.scalar(select(before + tied))
         return int(ahead or 0) + 1
 
     async def queue_lengths(self) -> dict[str, int]:

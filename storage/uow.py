@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.bookings import BookingRepo
+from storage.business import BusinessRepo
 from storage.clients import ClientRepo
 from storage.delivery import DeliveryRepo
 from storage.inbox import InboxRepo
@@ -18,6 +19,7 @@ from storage.outbox import OutboxRelayStore, OutboxRepo
 from storage.pauses import PauseRepo
 from storage.payments import PaymentRepo
 from storage.practice import PracticeRepo
+from storage.privacy import PrivacyRepo
 from storage.requests import RequestRepo
 from storage.stats import StatsRepo
 
@@ -44,6 +46,8 @@ class UnitOfWork:
         self.payments = PaymentRepo(self.session, pid)
         self.pauses = PauseRepo(self.session, pid)
         self.stats = StatsRepo(self.session, pid)
+        self.privacy = PrivacyRepo(self.session, pid)
+        self.business = BusinessRepo(self.session, pid)
         return self
 
     async def __aexit__(

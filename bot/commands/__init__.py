@@ -4,7 +4,7 @@ flows/practice/, and returns effects for the shell (bot/practice.py) to apply.
 A command module exposes `COMMANDS: dict[str, Run]`; the registry merges them.
 """
 
-from bot.commands import calls, clients, pause, payments, queue, requests, stats
+from bot.commands import business, calls, clients, pause, payments, privacy, queue, requests, stats
 from bot.commands import help as help_command
 from bot.commands.base import Env, Run
 
@@ -14,9 +14,11 @@ REGISTRY: dict[str, Run] = {
     **requests.COMMANDS,
     **clients.COMMANDS,
     **pause.COMMANDS,
+    **business.COMMANDS,  # /resume: her Telegram Business chats too (after pause: it wraps /resume)
     **stats.COMMANDS,
     **payments.COMMANDS,
     **calls.COMMANDS,
+    **privacy.COMMANDS,
 }
 
 __all__ = ["REGISTRY", "Env", "Run"]

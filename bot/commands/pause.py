@@ -14,6 +14,12 @@ _DATE = re.compile(r"^\d{1,4}[-./]\d{1,2}")  # «05.01», «2026-12-24»: a bare
 
 async def pause(env: Env, command: Command) -> list[PracticeEffect]:
     until, note = _until(command.words, env.ctx.now, env.ctx.timezone)
+    return await start(env, until, note)
+
+
+async def start(env: Env, until: datetime | None, note: str) -> list[PracticeEffect]:
+    """/pause with its end and note already read: the dashboard's pause form runs this through
+    the same shell (bot/practice.Practice.run), so both start a pause exactly alike."""
     active = await _active(env)
     rows = await env.uow.practice.queue_rows()
     return decide.pause(active, until, note, rows, env.ctx)

@@ -10,8 +10,15 @@ async def stats(env: Env, command: Command) -> list[PracticeEffect]:
     since = env.ctx.now - decide.period(command.words)
     facts = await env.uow.stats.requests(since)
     inbound = await env.uow.stats.inbound_times(since)
+    payments = await env.uow.stats.payments(since)
     numbers = decide.aggregate(
-        facts, inbound, since=since, now=env.ctx.now, catalogue=env.ctx.catalogue, timezone=env.ctx.timezone
+        facts,
+        inbound,
+        since=since,
+        now=env.ctx.now,
+        catalogue=env.ctx.catalogue,
+        timezone=env.ctx.timezone,
+        payments=payments,
     )
     return decide.render(numbers, env.ctx)
 

@@ -90,10 +90,29 @@ class MoveCall:
 
 
 @dataclass(frozen=True)
+class Forget:
+    """Erase the client's messages, questions and personal fields (storage/privacy.py), sparing the
+    farewell queued under `spare_key` just before; counts, stages, times and amounts stay."""
+
+    client_id: int
+    spare_key: str
+
+
+@dataclass(frozen=True)
 class QueueChanged:
     """Positions may have moved: the position pushes should run now, not at the next tick."""
 
 
 PracticeEffect = (
-    Answer | Notify | ChangeStage | MarkPaid | SetResult | Restrict | Unrestrict | StartPause | EndPause | QueueChanged
+    Answer
+    | Notify
+    | ChangeStage
+    | MarkPaid
+    | SetResult
+    | Restrict
+    | Unrestrict
+    | StartPause
+    | EndPause
+    | QueueChanged
+    | Forget
 )

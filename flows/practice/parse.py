@@ -25,6 +25,8 @@ NAMES = (
     "stats",
     "refund",
     "invoice",
+    "forget",
+    "export",
 )
 ALIASES = {"start": "help", "q": "queue", "h": "help", "unblock": "unrestrict", "block": "restrict"}
 
@@ -55,4 +57,6 @@ def parse(text: str) -> Command | None:
 def looks_like_practitioner_command(text: str) -> bool:
     """Someone typed one of her commands (logged when it is not her)."""
     command = parse(text)
-    return command is not None and command.known and command.name != "help"
+    if command is None or not command.known or command.name == "help":
+        return False
+    return not (command.name == "forget" and not command.args)  # a client's own /forget: their erasure request

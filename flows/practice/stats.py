@@ -1,4 +1,4 @@
-"""/stats: requests by service, waits, promises kept, load by hour and weekday.
+"""/stats: requests by service, waits, promises kept, revenue, load by hour and weekday.
 
 Pure: the facts come from storage/stats.py, the numbers (`aggregate`) are kept apart from the
 text (`render`) so the dashboard can show the same numbers its own way.
@@ -6,6 +6,7 @@ text (`render`) so the dashboard can show the same numbers its own way.
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from statistics import median
 from zoneinfo import ZoneInfo
 
 from flows.catalogue import Catalogue, Intake
+from flows.payments import Price
 from flows.practice.args import BadArgument
 from flows.practice.effects import Answer, PracticeEffect, ServiceName
 from flows.practice.views import PracticeContext
@@ -32,6 +34,36 @@ class RequestFact:
     paid_at: datetime | None
     done_at: datetime | None
     cancelled_at: datetime | None
+    paid_by_hand: bool = False  # /paid (cash, a bank transfer): no amount recorded
+
+
+@dataclass(frozen=True)
+class PaymentFact:
+    """Money through the chat (Telegram or Stripe), in the currency's minor units (Stars whole)."""
+
+    service: str
+    currency: str
+    amount: int
+    paid_at: datetime
+    refunded_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Revenue:
+    """One service in one currency over the period, counted when the money moved: a payment in
+    the period adds, a refund in the period subtracts (even of a payment made before it).
+    `service` is "" for the total of a currency over all services."""
+
+    service: str
+    currency: str
+    received: int
+    payments: int
+    refunded: int
+    refunds: int
+
+    @property
+    def net(self) -> int:
+        return self.received - self.refunded
 
 
 @dataclass(frozen=True)
@@ -61,6 +93,24 @@ class Stats:
     inbound: int
     by_hour: tuple[int, ...]  # 24, in her time zone
     by_weekday: tuple[int, ...]  # 7, Monday first
+    revenue: tuple[Revenue, ...] = ()  # per service and currency, catalogue order
+    paid_by_hand: tuple[tuple[str, int], ...] = ()  # (service, requests marked paid by /paid)
+
+    @property
+    def revenue_totals(self) -> tuple[Revenue, ...]:
+        """Per currency over all services (Stars first, then by currency code)."""
+        totals: dict[str, Revenue] = {}
+        for line in self.revenue:
+            was = totals.get(line.currency, Revenue("", line.currency, 0, 0, 0, 0))
+            totals[line.currency] = Revenue(
+                "",
+                line.currency,
+                was.received + line.received,
+                was.payments + line.payments,
+                was.refunded + line.refunded,
+                was.refunds + line.refunds,
+            )
+        return tuple(sorted(totals.values(), key=lambda r: (r.currency != "XTR", r.currency)))
 
 
 def period(words: list[str]) -> timedelta:
@@ -83,6 +133,27 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
+def revenue(
+    payments: Sequence[PaymentFact], *, since: datetime, now: datetime, keys: Sequence[str]
+) -> tuple[Revenue, ...]:
+    """Money moved in [since, now] per service and currency, in the order of `keys`."""
+    lines: dict[tuple[str, str], list[int]] = {}  # received, payments, refunded, refunds
+    for p in payments:
+        line = lines.setdefault((p.service, p.currency), [0, 0, 0, 0])
+        if since <= p.paid_at <= now:
+            line[0] += p.amount
+            line[1] += 1
+        if p.refunded_at is not None and since <= p.refunded_at <= now:
+            line[2] += p.amount
+            line[3] += 1
+    order = {key: index for index, key in enumerate(keys)}
+    ranked = sorted(
+        lines.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0][0], kv[0][1] != "XTR", kv[0][1])
+    )
+    # A payment made before the period and not refunded in it leaves an empty line: dropped.
+    return tuple(Revenue(service, currency, *n) for (service, currency), n in ranked if n[1] or n[3])
+
+
 def aggregate(
     requests: Sequence[RequestFact],
     inbound: Sequence[datetime],
@@ -91,9 +162,10 @@ def aggregate(
     now: datetime,
     catalogue: Catalogue,
     timezone: str,
+    payments: Sequence[PaymentFact] = (),
 ) -> Stats:
     known = [s.key for s in catalogue.services]
-    keys = known + sorted({r.service for r in requests} - set(known))
+    keys = known + sorted(({r.service for r in requests} | {p.service for p in payments}) - set(known))
     services: list[ServiceStats] = []
     for key in keys:
         mine = [r for r in requests if r.service == key]
@@ -130,6 +202,9 @@ def aggregate(
                 running += 1
         if kept or broken or running:
             promises.append(PromiseStats(service.key, limit, kept, broken, running))
+    by_hand = Counter(
+        r.service for r in requests if r.paid_by_hand and r.paid_at is not None and since <= r.paid_at <= now
+    )
     zone = ZoneInfo(timezone)
     hours, days = [0] * 24, [0] * 7
     for at in inbound:
@@ -144,6 +219,8 @@ def aggregate(
         inbound=len(inbound),
         by_hour=tuple(hours),
         by_weekday=tuple(days),
+        revenue=revenue(payments, since=since, now=now, keys=keys),
+        paid_by_hand=tuple((key, by_hand[key]) for key in keys if by_hand[key]),
     )
 
 
@@ -181,6 +258,7 @@ def render(stats: Stats, ctx: PracticeContext) -> list[PracticeEffect]:
                 },
             )
         )
+    lines += render_revenue(stats)
     if stats.inbound == 0:
         lines.append(Answer("stats-no-messages"))
     else:
@@ -194,3 +272,27 @@ def render(stats: Stats, ctx: PracticeContext) -> list[PracticeEffect]:
         )
         lines.append(Answer("stats-weekdays", {f"d{i}": n for i, n in enumerate(stats.by_weekday)}))
     return [Answer("cmd-lines", {"lines": tuple(lines)})]
+
+
+def render_revenue(stats: Stats) -> list[Answer]:
+    """Per service and currency what came in, refunds shown and subtracted; totals when there is
+    more than one line; requests marked paid by hand, whose amount priem never saw."""
+    if not stats.revenue and not stats.paid_by_hand:
+        return []
+    lines = [Answer("stats-revenue-header")]
+    for line in stats.revenue:
+        params = {
+            "service": ServiceName(line.service),
+            "net": Price(line.currency, line.net),
+            "received": Price(line.currency, line.received),
+            "payments": line.payments,
+            "refunded": Price(line.currency, line.refunded),
+            "refunds": line.refunds,
+        }
+        lines.append(Answer("stats-revenue-refunds" if line.refunds else "stats-revenue", params))
+    if len(stats.revenue) > 1:
+        for total in stats.revenue_totals:
+            lines.append(Answer("stats-revenue-total", {"net": Price(total.currency, total.net)}))
+    for service, count in stats.paid_by_hand:
+        lines.append(Answer("stats-revenue-by-hand", {"service": ServiceName(service), "count": count}))
+    return lines

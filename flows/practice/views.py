@@ -71,3 +71,4 @@ class PracticeContext:
     timezone: str
     language: str = "ru"
     stats: QueueStats = field(default_factory=QueueStats)
+    desk_url: str = "/desk"  # her page, as links in answers open it (/export)

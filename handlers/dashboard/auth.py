@@ -1,27 +1,38 @@
-"""The dashboard's login: one password, server-side sessions, CSRF tokens, a login rate limit.
+"""The dashboard's login: one password, sessions in the database, CSRF tokens, a login rate limit.
 
-The cookie (Starlette's signed SessionMiddleware cookie: HttpOnly, SameSite=Strict, Secure behind
-https) carries only a random session id; the session itself (its CSRF token, the flash of the last
-action) lives here in memory, so logging out really ends it and a long command answer never has to
-fit into a cookie. A restart logs her out: the signing key is made fresh at every start.
+The cookie (HttpOnly, SameSite=Strict, Secure behind https) carries a random token and nothing
+else; the database keeps only its SHA-256 (table dashboard_sessions, storage/dashboard_sessions.py)
+with the practitioner it logs in, the session's CSRF token and the flash of the last action. So a
+restart or a second worker keeps her logged in, logging out deletes the row (the cookie, replayed,
+opens nothing), and an expired row is refused.
+
+Before the login there is no session: the same cookie then holds a random visitor token, and the
+login form's CSRF token is an HMAC of it under a key derived from the password, so every worker
+checks it alike and a cross-site page can neither read nor forge it.
 """
 
+import hashlib
 import hmac
 import logging
 import secrets
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
+
+from storage.dashboard_sessions import DashboardSessionStore
 
 log = logging.getLogger("priem.dashboard")
 
 SESSION_COOKIE = "priem_desk"
 SESSION_AGE = timedelta(days=7)
+# last_seen_at is written at most this often: the board polls every few seconds.
+SEEN_EVERY = timedelta(minutes=1)
 # Failed logins one address may make in the window before even the right password is refused
 # for the rest of it: the password cannot be guessed faster than this.
 LOGIN_FAILURES = 5
@@ -38,9 +49,13 @@ class Flash:
 
 @dataclass
 class DeskSession:
+    id: int
+    practitioner_id: int
     csrf: str
     started_at: datetime
     flash: list[Flash] = field(default_factory=list)
+    # The flash as the row held it when the request began: written back only when it changed.
+    stored_flash: tuple[Flash, ...] = ()
 
 
 class LoginLimiter:
@@ -70,72 +85,140 @@ class LoginLimiter:
         self._seen.setdefault(address, deque()).append(self.clock())
 
 
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class DashboardAuth:
-    def __init__(self, password: str, clock: Callable[[], datetime]) -> None:
+    def __init__(self, password: str, clock: Callable[[], datetime], *, secure: bool = False) -> None:
         self._password = password.encode()
+        self._login_key = hashlib.sha256(b"priem dashboard login form\0" + self._password).digest()
         self.clock = clock
+        self.secure = secure  # the cookie only over https (PUBLIC_BASE_URL is https)
         self.limiter = LoginLimiter(clock)
-        self.sessions: dict[str, DeskSession] = {}
 
     @classmethod
-    def from_setting(cls, password: str | None, clock: Callable[[], datetime]) -> "DashboardAuth":
+    def from_setting(
+        cls, password: str | None, clock: Callable[[], datetime], *, secure: bool = False
+    ) -> "DashboardAuth":
         if password:
-            return cls(password, clock)
+            return cls(password, clock, secure=secure)
         made = secrets.token_urlsafe(12)
         # Logged once, here: the only place it is ever shown (never in a page, never stored).
         log.info("DASHBOARD_PASSWORD is not set; the dashboard password for this run is: %s", made)
-        return cls(made, clock)
+        return cls(made, clock, secure=secure)
 
     def password_matches(self, given: str) -> bool:
         return hmac.compare_digest(given.encode(), self._password)
 
-    def start(self) -> tuple[str, DeskSession]:
-        self._forget_expired()
-        sid = secrets.token_urlsafe(32)
-        session = DeskSession(csrf=secrets.token_urlsafe(32), started_at=self.clock())
-        self.sessions[sid] = session
-        return sid, session
+    def login_csrf(self, visitor: str) -> str:
+        return hmac.new(self._login_key, visitor.encode(), hashlib.sha256).hexdigest()
 
-    def find(self, sid: object) -> DeskSession | None:
-        if not isinstance(sid, str):
-            return None
-        session = self.sessions.get(sid)
-        if session is None or self.clock() - session.started_at > SESSION_AGE:
-            return None
-        return session
-
-    def end(self, sid: object) -> None:
-        if isinstance(sid, str):
-            self.sessions.pop(sid, None)
-
-    def _forget_expired(self) -> None:
+    async def start(self, sessions: async_sessionmaker[AsyncSession], practitioner_id: int) -> str:
+        """A new session for her; returns the token for the cookie (never stored as such)."""
         now = self.clock()
-        for sid in [s for s, v in self.sessions.items() if now - v.started_at > SESSION_AGE]:
-            del self.sessions[sid]
+        token = secrets.token_urlsafe(32)
+        async with sessions() as db:
+            store = DashboardSessionStore(db)
+            await store.purge_expired(now)
+            await store.start(
+                practitioner_id=practitioner_id,
+                token_hash=token_hash(token),
+                csrf=secrets.token_urlsafe(32),
+                now=now,
+                expires_at=now + SESSION_AGE,
+            )
+            await db.commit()
+        return token
+
+    async def find(self, sessions: async_sessionmaker[AsyncSession], token: object) -> DeskSession | None:
+        if not isinstance(token, str) or not token:
+            return None
+        now = self.clock()
+        async with sessions() as db:
+            store = DashboardSessionStore(db)
+            row = await store.find(token_hash(token), now)
+            if row is None:
+                return None
+            if now - row.last_seen_at >= SEEN_EVERY:
+                await store.seen(row.id, now)
+                await db.commit()
+            flash = tuple(Flash(str(f.get("text", "")), bool(f.get("error"))) for f in row.flash or [])
+            return DeskSession(
+                id=row.id,
+                practitioner_id=row.practitioner_id,
+                csrf=row.csrf,
+                started_at=row.created_at,
+                flash=list(flash),
+                stored_flash=flash,
+            )
+
+    async def keep_flash(self, sessions: async_sessionmaker[AsyncSession], session: DeskSession) -> None:
+        if tuple(session.flash) == session.stored_flash:
+            return
+        async with sessions() as db:
+            await DashboardSessionStore(db).set_flash(
+                session.id, [{"text": f.text, "error": f.error} for f in session.flash]
+            )
+            await db.commit()
+
+    async def end(self, sessions: async_sessionmaker[AsyncSession], token: object) -> None:
+        if isinstance(token, str) and token:
+            async with sessions() as db:
+                await DashboardSessionStore(db).end(token_hash(token))
+                await db.commit()
+
+    def set_cookie(self, response: Response, token: str, *, max_age: timedelta | None = None) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(max_age.total_seconds()) if max_age else None,
+            path="/",
+            secure=self.secure,
+            httponly=True,
+            samesite="strict",
+        )
+
+    def clear_cookie(self, response: Response) -> None:
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=self.secure, httponly=True, samesite="strict")
 
 
 def get_auth(request: Request) -> DashboardAuth:
     return request.app.state.dashboard_auth
 
 
+def database(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.practice.sessions
+
+
 AuthDep = Annotated[DashboardAuth, Depends(get_auth)]
 
 
-def current(request: Request) -> DeskSession | None:
-    return get_auth(request).find(request.session.get("sid"))
-
-
-def page_login(request: Request) -> DeskSession:
-    """Pages and form posts: without a session, off to /login (and back here afterwards)."""
-    session = current(request)
-    if session is None:
-        target = request.url.path if request.method == "GET" else "/desk"
-        raise HTTPException(status_code=303, headers={"Location": f"/login?next={target}"})
+async def current(request: Request) -> DeskSession | None:
+    if "desk_session" in request.state._state:  # looked up once per request (handlers/deps.py too)
+        return request.state.desk_session
+    session = await get_auth(request).find(database(request), request.cookies.get(SESSION_COOKIE))
+    request.state.desk_session = session
+    if session is not None:
+        # Every dashboard page shows her settings as they stand now, whichever worker saved them.
+        async with database(request)() as db:
+            await request.app.state.practice.overrides.refresh(db, session.practitioner_id)
     return session
 
 
-def api_login(request: Request) -> DeskSession:
-    session = current(request)
+async def page_login(request: Request) -> AsyncIterator[DeskSession]:
+    """Pages and form posts: without a session, off to /login (and back here afterwards). The
+    flash an action leaves is stored before its redirect is sent, for the next page to show."""
+    session = await current(request)
+    if session is None:
+        target = request.url.path if request.method == "GET" else "/desk"
+        raise HTTPException(status_code=303, headers={"Location": f"/login?next={target}"})
+    yield session
+    await get_auth(request).keep_flash(database(request), session)
+
+
+async def api_login(request: Request) -> DeskSession:
+    session = await current(request)
     if session is None:
         raise HTTPException(status_code=401, detail="log in at /login first")
     return session
@@ -148,7 +231,8 @@ def api_csrf(request: Request, session: Annotated[DeskSession, Depends(api_login
     return session
 
 
-PageSession = Annotated[DeskSession, Depends(page_login)]
+# scope="function": the flash is saved when the handler returns, before the response leaves.
+PageSession = Annotated[DeskSession, Depends(page_login, scope="function")]
 ApiSession = Annotated[DeskSession, Depends(api_login)]
 ApiPostSession = Annotated[DeskSession, Depends(api_csrf)]
 

@@ -12,8 +12,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from bot.board import desk_state
+from bot.business_sender import window_states
 from bot.practice import CommandInput
 from handlers.dashboard.auth import ApiPostSession, ApiSession, PageSession
+from handlers.dashboard.payment_view import payment_json, status_of
 from handlers.dashboard.render import page
 from handlers.deps import DeskDep, PracticeDep
 from storage.dashboard import DashboardRepo
@@ -25,7 +27,11 @@ JS_WORDS = (
     "alert-emergency alert-link_problem alert-human alert-flood alert-restricted channel-telegram channel-whatsapp "
     "channel-web less-minute minutes hours days just-now ago left-hours left-minutes overdue from-payment "
     "request paid unpaid questions waits emergencies no-alerts queue-empty all-delivered undelivered-waiting_window "
-    "undelivered-failed undelivered-uncertain undelivered-undelivered to-you updated offline open-card"
+    "undelivered-failed undelivered-uncertain undelivered-undelivered to-you updated offline open-card "
+    "pay-unpaid pay-held pay-invoiced pay-stars pay-card pay-stripe pay-manual pay-refunded"
+    " alert-forget"
+    " channel-tg_business window-open window-closed window-paused window-off"
+    " alert-deadline12 alert-deadline2 alert-breach alert-noshow"
 ).split()
 
 
@@ -46,8 +52,14 @@ async def state(desk: DeskDep, session: ApiSession) -> dict[str, Any]:
         repo = DashboardRepo(uow.session, uow.practitioner_id)
         of_request = await repo.clients_of_requests([row["request_id"] for row in board["queue"]])
         of_alert = await repo.clients_of_alerts([row["id"] for row in board["alerts"]])
+        payments = await repo.payments_of_requests([row["request_id"] for row in board["queue"]])
+        windows = await window_states(uow, set(of_request.values()), desk.clock())  # Telegram Business clients
     for row in board["queue"]:
         row["client_id"] = of_request.get(row["request_id"])
+        mine = payments.get(row["request_id"], [])
+        row["payment_status"] = status_of(row["payment"], mine)
+        row["payments"] = [payment_json(p) for p in mine]
+        row["window"] = windows.get(row["client_id"])
     for row in board["alerts"]:
         row["client_id"] = of_alert.get(row["id"])
     return board

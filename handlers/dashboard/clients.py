@@ -1,18 +1,22 @@
-"""The client card (/desk/clients/{id}): the whole history across channels, the requests, the
-restriction state, and her actions on them.
+"""The client card (/desk/clients/{id}): the whole history across channels, the requests with
+their payments (handlers/dashboard/payment_view.py), the restriction state, and her actions on them.
 
 Every action is a command line run through the practitioner shell (bot/practice.py), exactly as if
 she had typed it in her Telegram chat: `/reply 12 text`, `/paid 12`, `/done 12 https://…`,
 `/restrict 12 3d reason`, `/reschedule 12 03.12 15:00`. The shell's answer is shown as the flash.
 """
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from bot.business_sender import client_windows
 from bot.practice import CommandInput
+from flows.business import WINDOW, ChatFacts, Window, window
 from handlers.dashboard.auth import Flash, PageSession, checked_form
+from handlers.dashboard.payment_view import payment_row, status_of
 from handlers.dashboard.render import Words, page
 from handlers.deps import PracticeDep
 from storage.dashboard import DashboardRepo
@@ -39,6 +43,15 @@ def client_ref(client: Client, requests: list[ServiceRequest]) -> str | None:
     return None
 
 
+def business_window(chat: ChatFacts | None, now: datetime, words: Words) -> dict[str, Any] | None:
+    """The 24-hour window of her Telegram Business chat with the client, for the card's chip."""
+    if chat is None:
+        return None
+    state = window(chat, now)
+    until = chat.last_client_at + WINDOW if state is Window.OPEN and chat.last_client_at else None
+    return {"state": state.value, "until": words.when(until) if until else "", "bot_chat": chat.bot_chat is not None}
+
+
 def one_line(value: Any, limit: int = 200) -> str:
     """A form field that goes into a command line: no newlines, no runaway length."""
     return " ".join(str(value or "").split())[:limit]
@@ -49,7 +62,8 @@ async def card(request: Request, client_id: int, session: PageSession, practice:
     words = Words(practice)
     now = practice.clock()
     async with practice.uow() as uow:
-        client = await DashboardRepo(uow.session, uow.practitioner_id).client(client_id)
+        repo = DashboardRepo(uow.session, uow.practitioner_id)
+        client = await repo.client(client_id)
         if client is None:
             raise HTTPException(status_code=404, detail="no such client")
         identities = await uow.clients.identities(client.id)
@@ -58,6 +72,8 @@ async def card(request: Request, client_id: int, session: PageSession, practice:
         questions = await uow.requests.questions([r.id for r in requests])
         positions = {r.id: await uow.requests.position(r) for r in requests}
         history = await uow.messages.history(client.id)
+        chat = (await client_windows(uow, [client.id], now)).get(client.id)  # her Telegram Business chat
+        payments = await repo.payments_of_requests([r.id for r in requests])
     rows = [
         {
             "id": r.id,
@@ -66,6 +82,8 @@ async def card(request: Request, client_id: int, session: PageSession, practice:
             "stage_name": words.stage(r.stage),
             "open": r.stage in OPEN,
             "paid": r.payment_state == "paid",
+            "payment_status": status_of(r.payment_state, payments.get(r.id, [])),
+            "payments": [payment_row(p, words) for p in payments.get(r.id, [])],
             "emergency": r.is_emergency,
             "position": positions.get(r.id),
             "created": words.when(r.created_at),
@@ -102,6 +120,7 @@ async def card(request: Request, client_id: int, session: PageSession, practice:
             "requests": rows,
             "messages": messages,
             "ref": client_ref(client, requests),
+            "business": business_window(chat, now, words),
             "nav": "board",
         },
     )

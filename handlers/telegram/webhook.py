@@ -48,3 +48,19 @@ async def telegram_webhook(
     # A repeat (Telegram retrying) is stored once and still answered 200, or it comes again.
     await telegram.inbox.store_one(update_id, payload)  # group commit: shares the fsync
     return Response(status_code=200)
+
+
+# Another practitioner's bot (bot/platform.py): her own path and secret; #1 keeps WEBHOOK_PATH.
+practitioner_router = APIRouter(tags=["telegram"])
+
+
+@practitioner_router.post(WEBHOOK_PATH + "/{slug}", status_code=200, response_class=Response, include_in_schema=False)
+async def practitioner_webhook(
+    slug: str,
+    request: Request,
+    secret: Annotated[str | None, Header(alias="X-Telegram-Bot-Api-Secret-Token")] = None,
+) -> Response:
+    tenant = await request.app.state.platform.by_slug(slug) if len(slug) <= 64 else None
+    if tenant is None or tenant.telegram is None or tenant.practitioner_id == request.app.state.platform.default_id:
+        raise HTTPException(status_code=404)
+    return await telegram_webhook(request, tenant.telegram, secret)

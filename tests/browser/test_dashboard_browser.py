@@ -3,7 +3,8 @@ started with uvicorn (`python main.py`) on a free port with its own SQLite file 
 
 She logs in, a client sends an emergency through the web chat API, the row appears on the board
 without a reload, she opens the client's card and replies, and the reply reaches the client's web
-chat. Screenshots (board, card, statistics; also at 390 px wide) go to test-artifacts/browser/.
+chat; she changes her working hours on the settings page. Screenshots (board, card, statistics,
+settings; also at 390 px wide) go to test-artifacts/browser/.
 """
 
 import os
@@ -133,9 +134,27 @@ def test_login_live_board_card_reply_and_statistics(server: str) -> None:
         page.locator("#heatmap td.heat4").first.wait_for()
         page.screenshot(path=ARTIFACTS / "stats.png", full_page=True)
 
+        # Settings: a refused form keeps what she typed and says why; a good one is saved.
+        page.click("nav >> text=Настройки")
+        page.wait_for_url(f"{server}/desk/settings")
+        page.fill("#hours-end", "09:00")
+        page.click("#hours-form button[type=submit]:not([name])")
+        page.locator("#hours-end-error", has_text="Конец должен быть позже начала").wait_for()
+        page.fill("#hours-end", "21:00")
+        page.click("#hours-form button[type=submit]:not([name])")
+        page.locator(".flash", has_text="Сохранено").wait_for()
+        assert page.input_value("#hours-end") == "21:00"
+        page.screenshot(path=ARTIFACTS / "settings.png", full_page=True)
+
         # A phone: 390 px wide, nothing wider than the screen.
         page.set_viewport_size({"width": 390, "height": 844})
-        for name, path in (("board", "/desk"), ("card", None), ("stats", "/desk/stats")):
+        for name, path in (
+            ("board", "/desk"),
+            ("card", None),
+            ("stats", "/desk/stats"),
+            ("settings", "/desk/settings"),
+            ("settings-services", "/desk/settings/services"),
+        ):
             if path is None:
                 page.goto(f"{server}/desk")
                 page.locator("#queue a.client-link").first.click()
@@ -144,8 +163,20 @@ def test_login_live_board_card_reply_and_statistics(server: str) -> None:
                 page.goto(f"{server}{path}")
             if name == "board":
                 page.locator("#queue .qrow.emergency").wait_for()
+            if name == "settings-services":
+                page.click("#service-planned_reading summary")  # a service's form, opened
             assert no_horizontal_scroll(page), f"the {name} page is wider than a 390 px phone"
             page.screenshot(path=ARTIFACTS / f"{name}-390px.png", full_page=True)
         browser.close()
-    for name in ("board", "card", "stats", "board-390px", "card-390px", "stats-390px"):
+    for name in (
+        "board",
+        "card",
+        "stats",
+        "settings",
+        "board-390px",
+        "card-390px",
+        "stats-390px",
+        "settings-390px",
+        "settings-services-390px",
+    ):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 0

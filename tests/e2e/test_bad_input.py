@@ -61,6 +61,15 @@ async def test_malformed_posts_get_422_and_store_nothing(http: httpx.AsyncClient
     assert state == {"messages": []}
 
 
+async def test_a_message_id_beyond_bigint_is_a_422_not_an_overflow(http: httpx.AsyncClient, app: FastAPI) -> None:
+    anna = ChatClient(http, app, "Анна")
+    await anna.say("Здравствуйте")  # the query reaches the database only for a known client
+    last = (await http.get("/chat/api/messages", params={"client_key": anna.key, "after": 2**63 - 1})).json()
+    assert last == {"messages": []}
+    response = await http.get("/chat/api/messages", params={"client_key": anna.key, "after": 2**63})
+    assert response.status_code == 422
+
+
 async def test_not_json_at_all_is_a_4xx(http: httpx.AsyncClient) -> None:
     response = await http.post("/chat/api/messages", content=b"\xff\xfe not json",
                                headers={"content-type": "application/json"})

@@ -117,7 +117,9 @@ async def test_a_whatsapp_booking_gets_a_link_that_opens_stripe_checkout(
     assert call.form["line_items[0][price_data][unit_amount]"] == "100000"
     assert call.form["line_items[0][price_data][currency]"] == "rub"
     assert session["metadata"] == {
-        "payment_id": str(payment.id), "check": payment.check_token, "request_id": str(request.id)
+        "payment_id": str(payment.id),
+        "check": payment.check_token,
+        "request_id": str(request.id),
     }
     again = await wa_http.get(link.removeprefix(PUBLIC))
     assert again.headers["location"] == session["url"] and len(stripe_api.calls) == 1  # reused
@@ -187,3 +189,28 @@ async def test_the_web_chat_gets_a_payment_link_too(wa_app: FastAPI, wa_http: ht
     confirmation = await boris.ask("Что будет с работой?")
     [payment] = await payments_of(wa_app)
     assert payment.provider == "stripe" and f"/pay/{payment.id}/{payment.check_token}" in confirmation
+
+
+async def test_the_link_asks_the_price_she_set_on_her_settings_page(
+    wa_app: FastAPI, wa_http: httpx.AsyncClient, wa_user: Callable[[str, str], WhatsAppUser], clock: FakeClock
+) -> None:
+    """Prices saved on the dashboard (issue 7) are the ones invoiced, without a restart."""
+    from bot.overrides.document import PracticeDocument, ServiceDoc
+    from storage.practice_settings import PracticeSettingsRepo
+
+    one = ServiceDoc(
+        name_ru="Один вопрос",
+        name_en="One question",
+        wait_min_days=1,
+        wait_max_days=3,
+        price_card="1250.50",
+        price_currency="RUB",
+    )
+    async with wa_app.state.desk.uow() as uow:
+        repo = PracticeSettingsRepo(uow.session, wa_app.state.desk.practitioner_id)
+        await repo.save(PracticeDocument(services={"one_question": one}).stored(), clock.now)
+        await uow.commit()
+    confirmation = await book_one_question(wa_user("+79990001112", "Вера"))
+    [payment] = await payments_of(wa_app)
+    assert (payment.amount, payment.currency) == (125050, "RUB")
+    assert "1\xa0250,50\xa0₽" in confirmation

@@ -357,9 +357,6 @@ async def test_without_telegram_there_is_no_webhook_route(http: httpx.AsyncClien
     assert (await http.post("/webhook/telegram", json={"update_id": 1})).status_code in (404, 405)
 
 
-# Known bug, not hidden: on PostgreSQL the background inbox worker sometimes never answers
-# (suspect: the session advisory lock in storage/locks.py); SQLite runs this. See the note.
-@pytest.mark.sqlite_only
 @BOTH_MODES
 async def test_background_tasks_answer_without_help(
     db_path: Path, telegram_api: TelegramBotAPI, clock: FakeClock, mode: str

@@ -4,6 +4,7 @@ It implements the methods priem uses, records every call, serves getUpdates from
 (long polling included), and can be told to answer the next calls with 429 or 5xx. With
 `enforce_limits` it also acts as Telegram's flood control does for sendMessage: more than
 `overall` messages in any one second, or `per_chat` to one chat, get 429 with retry_after.
+`inject_faults` fails a share of sends for a while: 5xx, 429, timeouts (tests/fakes/faults.py).
 """
 
 import asyncio
@@ -18,11 +19,16 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.faults import TIMEOUT, FaultWindow
+
 TOKEN = "123456:TEST-token-for-the-double"
 JSON_FIELDS = frozenset({"reply_markup", "allowed_updates", "prices"})
 INT_FIELDS = frozenset({"chat_id", "offset", "timeout", "limit", "message_id", "cache_time", "user_id"})
 BOOL_FIELDS = frozenset({"ok"})
+FAULTY_METHODS = frozenset({"sendMessage", "sendInvoice"})  # what inject_faults may fail
 BOT_USER = {"id": 123456, "is_bot": True, "first_name": "priem", "username": "priem_test_bot"}
+GIFT_KINDS = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription", "gifts_from_channels")
+_NO_GIFTS = dict.fromkeys(GIFT_KINDS, False)  # getChat's required accepted_gift_types
 
 
 class _BotAPIError(Exception):
@@ -35,6 +41,7 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int  # what the double answered
+    bot: str = ""  # the token it was called with (several bots: tests/platform)
 
 
 @dataclass
@@ -49,6 +56,7 @@ class Failure:
 class TelegramBotAPI:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
+        self.tokens = {token}  # more bots on one server: add their tokens (tests/platform)
         self.calls: list[Call] = []
         self.webhook: dict[str, Any] | None = None
         self._updates: list[dict[str, Any]] = []
@@ -61,11 +69,15 @@ class TelegramBotAPI:
         self.base_url = ""
         self.latency = 0.0  # seconds before each sendMessage is answered: a network round trip
         self.limits: tuple[int, int] | None = None
+        self.slack = 0.0  # seconds of transit jitter enforce_limits forgives (see there)
+        self.arrivals: list[tuple[float, int]] = []  # (monotonic time, chat id) of accepted sends, when enforcing
         self.too_many = 0  # 429s answered by enforce_limits
         self.in_flight = 0  # sendMessage requests received and not yet answered
         self._accepted: deque[float] = deque()
         self._accepted_per_chat: defaultdict[int, deque[float]] = defaultdict(deque)
         self.refunded: set[str] = set()  # telegram_payment_charge_ids given back
+        self.chats: dict[int, dict[str, Any]] = {}  # getChat answers by chat id (ChatFullInfo fields)
+        self.faults: FaultWindow | None = None  # set by inject_faults
 
     # What a test arranges
 
@@ -95,10 +107,25 @@ class TelegramBotAPI:
                 Failure(method, status, description or f"error {status}", parameters, delay)
             )
 
-    def enforce_limits(self, overall: int = 30, per_chat: int = 1) -> None:
+    def inject_faults(self, *, seconds: float, rate: float = 0.3, seed: int = 9, hold: float = 35.0) -> FaultWindow:
+        """From now on, for `seconds`: a `rate` share of sends fail, seeded, as a 500/502/503, a
+        429 with parameters.retry_after, or a timeout (held `hold` s, past the client's timeout;
+        the message written first or not, as the window decides and records)."""
+        self.faults = FaultWindow(seconds=seconds, rate=rate, seed=seed, hold=hold)
+        return self.faults
+
+    def enforce_limits(self, overall: int = 30, per_chat: int = 1, *, slack: float = 0.0) -> None:
         """Answer sendMessage with 429 once a moving one-second window holds `overall`
-        accepted messages, or `per_chat` to the same chat."""
+        accepted messages, or `per_chat` to the same chat.
+
+        `slack`: a message leaves its chat's window `slack` seconds early. A sender counts a
+        send when it starts it, the double when the request arrives; the two differ by
+        milliseconds that vary (a new connection, a busy event loop). At 1 msg/s per chat a
+        sender has no room below the limit, and Telegram's is soft ("short bursts are
+        tolerated"): a strict window at the arrival end would refuse sends spaced right. The
+        overall window stays strict: a sender keeps its own margin below it (28 of 30)."""
         self.limits = (overall, per_chat)
+        self.slack = slack
 
     # What a test reads
 
@@ -134,9 +161,11 @@ class TelegramBotAPI:
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        if request.match_info["token"] != self.token:
+        if request.match_info["token"] not in self.tokens:
             return self._error(method, {}, 401, "Unauthorized")
         params = _params(await request.post())
+        if self.faults is not None and method in FAULTY_METHODS and (kind := self.faults.draw()):
+            return await self._inject(self.faults, kind, method, params)
         failure = next((f for f in self._failures if f.method == method), None)
         if failure is not None:
             self._failures.remove(failure)
@@ -163,8 +192,22 @@ class TelegramBotAPI:
             result = await handler(params)
         except _BotAPIError as error:
             return self._error(method, params, error.status, error.description)
-        self.calls.append(Call(method, params, 200))
+        self.calls.append(Call(method, params, 200, request.match_info["token"]))
         return web.json_response({"ok": True, "result": result})
+
+    async def _inject(self, faults: FaultWindow, kind: str, method: str, params: dict[str, Any]) -> web.Response:
+        chat, text = str(params.get("chat_id")), str(params.get("text", ""))
+        if kind != TIMEOUT:
+            faults.record(kind, chat, text)
+            retry = {"retry_after": faults.retry_after()} if kind == "429" else None
+            return self._error(method, params, int(kind), f"injected fault {kind}", retry)
+        written = faults.written()
+        faults.record(kind, chat, text, written)
+        if written:  # the chat has it; only the answer is lost
+            await getattr(self, f"_{method}")(params)
+        self.calls.append(Call(method, params, 200 if written else 0))
+        await self._sleep(faults.hold)
+        return web.json_response({"ok": False, "error_code": 504, "description": "Gateway Timeout"}, status=504)
 
     def _error(
         self,
@@ -186,13 +229,14 @@ class TelegramBotAPI:
         overall, per_chat = self.limits
         now = time.monotonic()
         chat = self._accepted_per_chat[chat_id]
-        for window in (self._accepted, chat):
-            while window and window[0] <= now - 1.0:
+        for window, span in ((self._accepted, 1.0), (chat, 1.0 - self.slack)):
+            while window and window[0] <= now - span:
                 window.popleft()
         if len(self._accepted) >= overall or len(chat) >= per_chat:
             return True
         self._accepted.append(now)
         chat.append(now)
+        self.arrivals.append((now, chat_id))
         return False
 
     async def _sleep(self, seconds: float) -> None:
@@ -216,10 +260,19 @@ class TelegramBotAPI:
         }
         if "reply_markup" in params:
             message["reply_markup"] = params["reply_markup"]
+        if "business_connection_id" in params:  # sent on behalf of her account (Telegram Business)
+            message["business_connection_id"] = params["business_connection_id"]
         return message
 
     async def _answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         return True
+
+    async def _getChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = params["chat_id"]
+        if chat_id not in self.chats:
+            raise _BotAPIError(400, "Bad Request: chat not found")
+        required = {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": _NO_GIFTS}
+        return {"id": chat_id, "type": "private", **required, **self.chats[chat_id]}
 
     # Payments (Bot API: payments, Telegram Stars)
 

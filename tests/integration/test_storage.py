@@ -95,6 +95,21 @@ async def test_positions_follow_submission_order_per_service(sessions, practitio
         assert await uow.requests.position(requests[0]) is None
         assert [await uow.requests.position(r) for r in requests[1:]] == [1, 2]
         assert await uow.requests.queue_lengths() == {"planned_reading": 2, "one_question": 1}
+
+
+async def test_requests_submitted_at_the_same_instant_queue_in_id_order(sessions, practitioner: int) -> None:
+    """The position is two counts (before the instant, then the same instant with a lower id)."""
+    async with UnitOfWork(sessions, practitioner) as uow:
+        requests = []
+        for i, minutes in enumerate((0, 5, 5, 5, 9)):
+            client = await new_client(uow, f"t{i}", f"Клиент {i}")
+            request = await uow.requests.open(client_id=client.id, service="planned_reading",
+                                              stage="draft", emergency=False, now=NOW)
+            await uow.requests.change_stage(request, "submitted", NOW + timedelta(minutes=minutes))
+            requests.append(request)
+        assert [await uow.requests.position(r) for r in requests] == [1, 2, 3, 4, 5]
+        await uow.requests.change_stage(requests[2], "cancelled", NOW + timedelta(hours=1))
+        assert [await uow.requests.position(r) for r in requests] == [1, 2, None, 3, 4]
         await uow.commit()
 
 

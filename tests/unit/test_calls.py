@@ -499,3 +499,15 @@ class TestNoShowCommand:
         bad = refused(lambda: practice.noshow(card(Stage.NO_SHOW), line(THURSDAY_15), her_context()))
 
         assert bad.text_id == "cmd-error-closed"
+
+
+def test_free_slots_skip_a_pause_and_an_open_pause_blocks_everything_after_its_start() -> None:
+    hour = timedelta(hours=1)
+    slots = [WORKING_TIME + n * hour for n in range(6)]
+    away = (WORKING_TIME + 2 * hour, WORKING_TIME + 4 * hour)  # [start, end)
+    # A 60-minute call starting 1 h before the pause would run into it; one at its end is fine.
+    assert calls.free(slots, 60, [], [away]) == [slots[0], slots[1], slots[4], slots[5]]
+    assert calls.free(slots, 90, [], [away]) == [slots[0], slots[4], slots[5]]
+    assert calls.free(slots, 60, [(slots[0], 60)], [away]) == [slots[1], slots[4], slots[5]]
+    assert calls.free(slots, 60, [], [(WORKING_TIME + 3 * hour, None)]) == slots[:3]
+    assert calls.free(slots, 60, []) == slots

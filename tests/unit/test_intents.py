@@ -144,6 +144,11 @@ INTENTS = [
     ("ещё не оплатила", I.NONE),
     ("как оплатить?", I.NONE),
     ("I haven't paid yet", I.NONE),
+    # FORGET (flows/privacy.py; more in tests/unit/test_privacy.py)
+    ("удалите мои данные", I.FORGET),
+    ("/forget", I.FORGET),
+    ("forget me", I.FORGET),
+    ("не удаляйте мои данные", I.NONE),
     # YES
     ("да", I.YES),
     ("Да!", I.YES),
@@ -225,7 +230,7 @@ def test_every_intent_is_covered() -> None:
 def test_intent_values_are_stable() -> None:
     assert {i.value for i in Intent} == {
         "none", "menu", "greeting", "status", "human", "discount", "link_problem", "done",
-        "add_question", "cancel", "yes", "no", "help", "service", "paid_claim",
+        "add_question", "cancel", "yes", "no", "help", "service", "paid_claim", "forget",
     }
 
 

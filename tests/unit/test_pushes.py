@@ -12,6 +12,7 @@ from flows.pushes import (
     local_day,
     no_show_due,
     nudge_due,
+    pause_over_due,
     queue_changes,
     queue_move,
     reminder,
@@ -98,3 +99,20 @@ def test_local_day_and_digest_in_the_practitioners_zone() -> None:
     assert digest_due(datetime(2026, 11, 25, 5, 59, tzinfo=UTC), "Europe/Moscow", 9) is None
     assert digest_due(datetime(2026, 11, 25, 6, 0, tzinfo=UTC), "Europe/Moscow", 9) == date(2026, 11, 25)
     assert digest_due(datetime(2026, 11, 25, 6, 0, tzinfo=UTC), "America/New_York", 9) is None
+
+
+@pytest.mark.parametrize(
+    ("until", "ended_at", "now", "due"),
+    [
+        (T, None, T - timedelta(seconds=1), False),  # still on
+        (T, None, T, True),  # ran out
+        (T, None, T + timedelta(hours=23), True),  # the service was down for a while
+        (T, None, T + timedelta(days=1), False),  # too late to say
+        (T, T - timedelta(hours=1), T + timedelta(minutes=1), False),  # she ended it: /resume told them
+        (None, None, T, False),  # until /resume: only /resume ends it
+    ],
+)
+def test_a_timed_pause_is_over_when_its_time_ran_out_and_no_resume_ended_it(
+    until: datetime | None, ended_at: datetime | None, now: datetime, due: bool
+) -> None:
+    assert pause_over_due(until, ended_at, now) is due

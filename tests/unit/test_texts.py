@@ -17,7 +17,7 @@ from string import Formatter
 import pytest
 
 from bot.texts import Texts
-from flows import linking
+from flows import business, linking
 from flows.context import Context
 from flows.conversation import handle
 from flows.effects import Say
@@ -299,6 +299,8 @@ CONVERSATIONS = [
     (client(requests=(QUEUED,)), "/status", Kind.TEXT, None, context()),
     (client(), "/status", Kind.TEXT, None, context()),
     (client(), "/human", Kind.TEXT, None, context()),
+    (client(), "удалите мои данные", Kind.TEXT, None, context()),  # flows/privacy.py
+    (client(forget_asked_at=WORKING_TIME), "/forget", Kind.TEXT, None, context()),
     (client(), "скидка?", Kind.TEXT, None, context()),
     (client(), "ссылка не открывается", Kind.TEXT, None, context()),
     (
@@ -429,6 +431,13 @@ def _linking_said() -> Iterator[Say]:
     old = linking.code_for(secret, someone.id + 1, now - timedelta(hours=2))
     messages = [inbound(text, now=now) for text in ("код", mine, theirs, old, f"{someone.id + 1}-ABCDEFGH")]
     messages.append(replace(inbound(kind=Kind.OTHER, now=now), contact_phone="+79161234567"))
+    # Telegram Business deep links (/start payloads): own, another client's, out of date, another chat's.
+    chat = inbound(now=now).sender_ref
+    starts = [(someone.id, chat, now), (someone.id + 1, chat, now), (someone.id + 1, chat, now - timedelta(days=8))]
+    tokens = [linking.start_token(secret, who, at_chat, at) for who, at_chat, at in starts]
+    tokens.append(linking.start_token(secret, someone.id + 1, "another chat", now))
+    messages += [inbound("/start", payload=token, now=now) for token in tokens]
+    yield business.link_offer("https://t.me/priem_bot?start=b1-ABCDEFGH")  # bot/business.py, after intake
     for msg in messages:
         for effect in linking.decide(someone, msg, now, secret) or ():
             if isinstance(effect, Say):

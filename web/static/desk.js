@@ -101,6 +101,18 @@
     }));
   }
 
+  // Where the request stands with its money (unpaid, invoice sent, paid in Stars / by card / via
+  // Stripe / by hand, refunded); the charge ids ride along as a tooltip, the card lists them.
+  function payBadge(r) {
+    const status = r.payment_status || (r.payment === "paid" ? "manual" : "unpaid");
+    const paid = ["stars", "card", "stripe", "manual"].includes(status);
+    const badge = el("span", `pay ${paid ? "paid" : "unpaid"} pay-${status}`,
+      WORDS[`pay-${status}`] || (paid ? w("paid") : w("unpaid")));
+    const ids = (r.payments || []).flatMap((p) => Object.entries(p.charges || {}).map(([k, v]) => `${k}: ${v}`));
+    if (ids.length) badge.title = ids.join("\n");
+    return badge;
+  }
+
   function queueRow(r, elapsed) {
     const row = el("div", `qrow${r.is_emergency ? " emergency" : ""}`);
     // An alert's link ends in #request-N: that row is the one she came for.
@@ -110,7 +122,8 @@
     if (!r.is_emergency) top.appendChild(el("span", "pos", `#${r.position}`));
     top.append(
       clientLink(r.client_name, r.client_id),
-      meta("muted", [channelName(r.channel), w("request", { id: r.request_id })]),
+      // A Telegram Business client: whether the 24-hour window lets the bot write in her chat.
+      meta("muted", [channelName(r.channel), r.window ? w(`window-${r.window}`) : "", w("request", { id: r.request_id })]),
     );
     const bottom = row.appendChild(el("div", "qrow-details small"));
     if (r.is_emergency) {
@@ -120,8 +133,7 @@
     }
     bottom.append(
       meta("", [r.stage_name]),
-      el("span", `pay ${r.payment === "paid" ? "paid" : "unpaid"}`,
-        r.payment === "paid" ? w("paid") : w("unpaid")),
+      payBadge(r),
       meta("muted", [w("questions", { n: r.questions ?? 0 }), w("waits", { time: duration(r.age_seconds + elapsed) })]),
     );
     return row;

@@ -1,0 +1,260 @@
+"""Many practitioners on one deployment: each one's desk, shell and channels, made from her row.
+
+Practitioner #1 is the env-configured one main.build() wires as before; every other practitioner
+(`python main.py practitioner add`, storage/platform.py) gets a Tenant the first time anything
+needs it — her webhook, an inbound WhatsApp message to her sender, an outbox row of hers, a
+dashboard login — built from her row and cached by (id, bot token), so a changed token makes a
+new Bot. A periodic sync also builds the tenants of new rows that have a bot, which registers
+their webhook (or starts their poller): adding a practitioner needs no restart.
+
+The relay has one routed sender per channel (`RoutedSender`): it hands each outbox row to the
+sender of the row's practitioner; with two practitioners or more the relay claims per
+(channel, practitioner) lane, each with its own rate buckets (bot/ratelimit.py `lane`).
+"""
+
+import asyncio
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.delivery import Failed, Result, Sender
+from bot.desk import Desk, Destination
+from bot.linking import link_secret
+from bot.overrides.source import SettingsSource
+from bot.practice import Practice
+from bot.relay import OutboxRelay
+from bot.settings import Settings
+from bot.telegram_app import WEBHOOK_PATH, TelegramChannel
+from bot.texts import Texts
+from bot.whatsapp_app import WhatsApp
+from flows.catalogue import Catalogue
+from storage.models import OutboxItem, Practitioner
+from storage.platform import PractitionerStore
+
+log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 30.0
+
+
+@dataclass
+class Tenant:
+    practitioner_id: int
+    slug: str
+    desk: Desk
+    practice: Practice
+    telegram: TelegramChannel | None = None
+    whatsapp: Sender | None = None
+    token: str | None = None  # her bot's token: part of the cache key, never logged
+    password_hash: str | None = None
+
+
+@dataclass
+class Shared:
+    """What every tenant is built from besides her row (set by main.build once it exists)."""
+
+    catalogue: Catalogue
+    texts: Texts
+    overrides: SettingsSource
+    relay: OutboxRelay
+    whatsapp: WhatsApp | None = None
+
+
+class RoutedSender:
+    """The relay's sender for one channel: each row goes out through its practitioner's bot or
+    sender; #1's rows through the sender main.build() made, exactly as before."""
+
+    def __init__(self, platform: "Platform", channel: str, default: Sender | None) -> None:
+        self.platform = platform
+        self.channel = channel
+        self.default = default
+
+    async def send(self, item: OutboxItem) -> Result:
+        if item.practitioner_id == self.platform.default_id:
+            if self.default is None:
+                return Failed(error=f"no {self.channel} sender configured")
+            return await self.default.send(item)
+        tenant = await self.platform.tenant(item.practitioner_id)
+        sender: Sender | None = None
+        if tenant is not None:
+            sender = tenant.telegram.sender if self.channel == "telegram" and tenant.telegram else tenant.whatsapp
+        if sender is None:
+            return Failed(error=f"practitioner {item.practitioner_id} has no {self.channel} sender")
+        return await sender.send(item)
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime]
+    run_background: bool = True
+    default_id: int = 0
+    default: Tenant | None = None
+    shared: Shared | None = None
+    _tenants: dict[int, Tenant] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _sync: asyncio.Task[None] | None = None
+
+    @property
+    def many(self) -> bool:
+        return self.shared is not None and self.shared.relay.per_practitioner
+
+    def route(self, senders: dict[str, Sender]) -> dict[str, Sender]:
+        """The relay's senders with Telegram and WhatsApp routed per practitioner (sync() adds a
+        Telegram one when a practitioner with a bot appears while #1 has none)."""
+        routed = dict(senders)
+        for channel in ("telegram", "whatsapp"):
+            if channel in senders:
+                routed[channel] = RoutedSender(self, channel, senders[channel])
+        return routed
+
+    async def open(self, default: Tenant, shared: Shared) -> None:
+        self.default, self.default_id, self.shared = default, default.practitioner_id, shared
+        await self.sync()
+        if self.run_background:
+            self._sync = asyncio.create_task(self._sync_forever(), name="platform-sync")
+
+    async def sync(self) -> None:
+        """Every practitioner with a bot gets her tenant (webhook set, poller running); the relay
+        claims per practitioner once there are two."""
+        async with self.sessions() as session:
+            rows = await PractitionerStore(session).all()
+        assert self.shared is not None
+        relay = self.shared.relay
+        relay.per_practitioner = len(rows) > 1
+        if "telegram" not in relay.senders and any(row.telegram_token for row in rows):
+            relay.senders["telegram"] = RoutedSender(self, "telegram", None)  # type: ignore[index]
+        for row in rows:
+            if row.id != self.default_id and (row.telegram_token or row.id in self._tenants):
+                async with self.sessions() as session:
+                    accounts = await PractitionerStore(session).accounts(row.id)
+                await self._tenant_of(row, accounts)  # a changed token or password is taken here
+
+    async def _sync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SYNC_SECONDS)
+            try:
+                await self.sync()
+            except Exception:  # a bad row (an unusable token) must not stop the others
+                log.exception("practitioner sync failed")
+
+    async def tenant(self, practitioner_id: int) -> Tenant | None:
+        if practitioner_id == self.default_id:
+            return self.default
+        cached = self._tenants.get(practitioner_id)
+        if cached is not None:  # the hot path (every send, every webhook): no query
+            return cached
+        async with self.sessions() as session:
+            row = await PractitionerStore(session).get(practitioner_id)
+            if row is None:
+                return None
+            accounts = await PractitionerStore(session).accounts(row.id)
+        return await self._tenant_of(row, accounts)
+
+    async def by_slug(self, slug: str) -> Tenant | None:
+        async with self.sessions() as session:
+            row = await PractitionerStore(session).by_slug(slug)
+        return None if row is None else await self.tenant(row.id)
+
+    async def by_whatsapp_to(self, to: str | None) -> Tenant | None:
+        """The practitioner whose sender a client wrote to; #1 for TWILIO_WHATSAPP_FROM or anything
+        no practitioner row claims (one deployment, one number: as before)."""
+        if to:
+            async with self.sessions() as session:
+                row = await PractitionerStore(session).by_whatsapp_from(to)
+            if row is not None:
+                return await self.tenant(row.id)
+        return self.default
+
+    async def _tenant_of(self, row: Practitioner, accounts: list[tuple[str, str]]) -> Tenant:
+        async with self._lock:  # two first uses at once build one Bot
+            found = self._tenants.get(row.id)
+            if found is not None and found.token == row.telegram_token:
+                found.password_hash = row.password_hash
+                return found
+            if found is not None:  # a new token: the old Bot goes
+                await self._close(found)
+            tenant = await self._build(row, accounts)
+            self._tenants[row.id] = tenant
+            return tenant
+
+    async def _build(self, row: Practitioner, accounts: list[tuple[str, str]]) -> Tenant:
+        assert self.shared is not None
+        shared, settings = self.shared, self.settings
+        timezone = row.timezone or settings.timezone
+        practice = Practice(
+            sessions=self.sessions,
+            practitioner_id=row.id,
+            catalogue=shared.catalogue,
+            texts=shared.texts,
+            timezone=timezone,
+            language=settings.practitioner_language,
+            clock=self.clock,
+            on_enqueued=shared.relay.wake,
+            overrides=shared.overrides,
+        )
+        destinations = tuple(
+            Destination(channel, address)
+            for channel, address in accounts
+            if (channel == "telegram" and row.telegram_token) or (channel == "whatsapp" and row.whatsapp_from)
+        )
+        base = (settings.public_base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+        desk = Desk(
+            sessions=self.sessions,
+            practitioner_id=row.id,
+            catalogue=shared.catalogue,
+            texts=shared.texts,
+            timezone=timezone,
+            practitioner_destinations=destinations,
+            desk_url=f"{base}/desk",
+            clock=self.clock,
+            on_enqueued=shared.relay.wake,
+            practice=practice,
+            link_secret=link_secret(settings),
+            overrides=shared.overrides,
+        )
+        practice.desk_url = desk.desk_url
+        tenant = Tenant(row.id, row.slug, desk, practice, token=row.telegram_token, password_hash=row.password_hash)
+        if row.whatsapp_from and shared.whatsapp is not None:
+            sender = copy.copy(shared.whatsapp.sender)  # the platform's Twilio account, her number
+            sender.from_ = row.whatsapp_from
+            tenant.whatsapp = sender
+        if row.telegram_token:
+            tenant.telegram = await self._telegram(row, desk)
+        return tenant
+
+    async def _telegram(self, row: Practitioner, desk: Desk) -> TelegramChannel:
+        assert row.telegram_token is not None
+        own = self.settings.model_copy(
+            update={
+                "telegram_bot_token": SecretStr(row.telegram_token),
+                "telegram_webhook_secret": SecretStr(row.telegram_webhook_secret)
+                if row.telegram_webhook_secret
+                else None,
+                # #1's extras stay hers: payments and Business mode are not per practitioner yet.
+                "telegram_business": False,
+                "telegram_payments": False,
+                "telegram_payment_provider_token": None,
+            }
+        )
+        channel = TelegramChannel(own)
+        channel.webhook_path = f"{WEBHOOK_PATH}/{row.slug}"
+        await channel.start(desk, run_background=self.run_background)
+        return channel
+
+    async def _close(self, tenant: Tenant) -> None:
+        if tenant.telegram is not None:
+            await tenant.telegram.stop()
+
+    async def close(self) -> None:
+        if self._sync is not None:
+            self._sync.cancel()
+            await asyncio.gather(self._sync, return_exceptions=True)
+        for tenant in list(self._tenants.values()):
+            await self._close(tenant)
+        self._tenants.clear()

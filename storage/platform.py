@@ -1,0 +1,136 @@
+"""The platform's own table: practitioners with their configuration, and the load per practitioner.
+
+Not a Scoped repository: it is the one place that reads across practitioners, and it reads only
+configuration and counts, never a client's name or message (the platform admin's view).
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Client, Message, OutboxItem, Practitioner, PractitionerAccount, Request
+
+OPEN_STAGES = ("submitted", "queued", "in_work")
+BACKLOG_STATES = ("pending", "sending")
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def password_matches(stored: str | None, given: str) -> bool:
+    if not stored or not stored.startswith("scrypt$"):
+        return False
+    _, salt, digest = stored.split("$", 2)
+    found = hashlib.scrypt(given.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
+    return hmac.compare_digest(found.hex(), digest)
+
+
+@dataclass(frozen=True)
+class Load:
+    practitioner_id: int
+    slug: str
+    clients: int
+    open_requests: int
+    messages_today: int
+    outbox_backlog: int
+
+
+class PractitionerStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        *,
+        slug: str,
+        name: str,
+        now: datetime,
+        telegram_token: str | None = None,
+        telegram_webhook_secret: str | None = None,
+        whatsapp_from: str | None = None,
+        timezone: str | None = None,
+        password: str | None = None,
+        accounts: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    ) -> Practitioner:
+        row = Practitioner(
+            slug=slug,
+            name=name,
+            created_at=now,
+            telegram_token=telegram_token,
+            telegram_webhook_secret=telegram_webhook_secret,
+            whatsapp_from=whatsapp_from,
+            timezone=timezone,
+            password_hash=hash_password(password) if password else None,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        for channel, address in accounts:
+            self.session.add(
+                PractitionerAccount(practitioner_id=row.id, channel=channel, address=address, created_at=now)
+            )
+        await self.session.flush()
+        return row
+
+    async def all(self) -> list[Practitioner]:
+        return list(await self.session.scalars(select(Practitioner).order_by(Practitioner.id)))
+
+    async def get(self, practitioner_id: int) -> Practitioner | None:
+        return await self.session.get(Practitioner, practitioner_id)
+
+    async def by_slug(self, slug: str) -> Practitioner | None:
+        return await self.session.scalar(select(Practitioner).where(Practitioner.slug == slug))
+
+    async def by_whatsapp_from(self, sender: str) -> Practitioner | None:
+        return await self.session.scalar(select(Practitioner).where(Practitioner.whatsapp_from == sender))
+
+    async def accounts(self, practitioner_id: int) -> list[tuple[str, str]]:
+        rows = await self.session.execute(
+            select(PractitionerAccount.channel, PractitionerAccount.address)
+            .where(PractitionerAccount.practitioner_id == practitioner_id)
+            .order_by(PractitionerAccount.id)
+        )
+        return [(channel, address) for channel, address in rows]
+
+    async def load(self, now: datetime) -> list[Load]:
+        """Counts per practitioner; one grouped query per measure, whatever their number."""
+        since = now - timedelta(hours=24)
+
+        async def counts(query) -> dict[int, int]:  # type: ignore[no-untyped-def]
+            return {int(pid): int(n) for pid, n in await self.session.execute(query)}
+
+        clients = await counts(select(Client.practitioner_id, func.count()).group_by(Client.practitioner_id))
+        open_requests = await counts(
+            select(Request.practitioner_id, func.count())
+            .where(Request.stage.in_(OPEN_STAGES))
+            .group_by(Request.practitioner_id)
+        )
+        messages = await counts(
+            select(Message.practitioner_id, func.count())
+            .where(Message.created_at >= since)
+            .group_by(Message.practitioner_id)
+        )
+        backlog = await counts(
+            select(OutboxItem.practitioner_id, func.count())
+            .where(OutboxItem.state.in_(BACKLOG_STATES))
+            .group_by(OutboxItem.practitioner_id)
+        )
+        return [
+            Load(
+                practitioner_id=p.id,
+                slug=p.slug,
+                clients=clients.get(p.id, 0),
+                open_requests=open_requests.get(p.id, 0),
+                messages_today=messages.get(p.id, 0),
+                outbox_backlog=backlog.get(p.id, 0),
+            )
+            for p in await self.all()
+        ]
