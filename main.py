@@ -36,7 +36,7 @@ from bot.settings import Settings
 from bot.telegram_app import TelegramChannel
 from bot.texts import Texts
 from bot.whatsapp_app import WhatsApp
-from handlers import dashboard, health, webchat
+from handlers import dashboard, health, platform_admin, webchat
 from handlers import payments as payment_routes
 from handlers import whatsapp as whatsapp_webhook
 from handlers.limits import BODY_ERRORS, BodyLimit, validation_error
@@ -180,7 +180,13 @@ def build(
         app.state.privacy = Privacy(
             sessions=sessions, practitioner_id=practitioner_id, clock=clock, retention_days=settings.retention_days
         )
-        scheduler = build_scheduler(relay, pushes=pushes, privacy=app.state.privacy)
+        scheduler = build_scheduler(
+            relay,
+            pushes=pushes,
+            privacy=app.state.privacy,
+            platform=platform.jobs,  # the same sweeps for every other practitioner
+            retention_days=settings.retention_days,
+        )
         # /done, /paid, /next move the queue: positions are pushed now, not at the next tick.
         practice.on_queue_changed = pushes.wake
         if run_background:
@@ -214,6 +220,7 @@ def build(
     app.include_router(health.router)
     app.include_router(webchat.router)
     dashboard.install(app, settings, clock)  # login, sessions, the /desk pages
+    platform_admin.install(app, settings, clock)  # /platform: load per practitioner (PLATFORM_ADMIN_PASSWORD)
     if settings.telegram_enabled and settings.telegram_mode == "webhook":
         app.include_router(telegram_webhook.router)
     app.include_router(telegram_webhook.practitioner_router)  # /webhook/telegram/{slug}: bot/platform.py

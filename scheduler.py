@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.platform_jobs import PlatformJobs
 from bot.privacy import Privacy
 from bot.pushes import Pushes
 from bot.relay import OutboxRelay
 
 PUSHES_JOB = "pushes-sweep"
+PLATFORM_PUSHES_JOB = "platform-pushes-sweep"
+WHATSAPP_REPLAY_SECONDS = 30.0  # as #1's worker (bot/whatsapp_app.py)
 PRIVACY_TICK_SECONDS = 60.0  # a forgotten client's addresses go within a minute of their due time
 RETENTION_TICK_SECONDS = 3600.0  # RETENTION_DAYS is counted in days: hourly is exact enough
 
@@ -22,6 +25,8 @@ def build_scheduler(
     pushes: Pushes | None = None,
     pushes_tick_seconds: float = 30.0,
     privacy: Privacy | None = None,
+    platform: PlatformJobs | None = None,
+    retention_days: int | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
     # The relay wakes itself on every new row; the tick catches rows whose retry time came due.
@@ -63,7 +68,28 @@ def build_scheduler(
                 coalesce=True,
                 next_run_time=datetime.now(UTC),
             )
+    if platform is not None:
+        _add_platform_jobs(scheduler, platform, pushes_tick_seconds, retention_days)
     return scheduler
+
+
+def _add_platform_jobs(
+    scheduler: AsyncIOScheduler, jobs: PlatformJobs, pushes_tick_seconds: float, retention_days: int | None
+) -> None:
+    """The same sweeps for every other practitioner (bot/platform_jobs.py), one job each: #1's jobs
+    above stay as they were."""
+    now = datetime.now(UTC)
+    every = (
+        (PLATFORM_PUSHES_JOB, jobs.sweep_pushes, pushes_tick_seconds, now),
+        ("platform-privacy-sweep", jobs.sweep_addresses, PRIVACY_TICK_SECONDS, None),
+        ("platform-whatsapp-replay", jobs.replay_whatsapp, WHATSAPP_REPLAY_SECONDS, now),
+    )
+    if retention_days:
+        every += (("platform-retention-sweep", jobs.sweep_retention, RETENTION_TICK_SECONDS, now),)
+    for job_id, job, seconds, first in every:
+        options = {"next_run_time": first} if first is not None else {}
+        scheduler.add_job(job, "interval", seconds=seconds, id=job_id, max_instances=1, coalesce=True, **options)
+    jobs.on_wake = lambda: _run_soon(scheduler, PLATFORM_PUSHES_JOB)
 
 
 def _run_soon(scheduler: AsyncIOScheduler, job_id: str) -> None:

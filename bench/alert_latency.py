@@ -187,7 +187,7 @@ async def one(database: str, workers: int, clients: int, count: int, fanout: boo
                     first_at = api.arrivals[0][0] + 2.0
                     interval = max(1.5, (clients / RELAY_RATE - 10) / count)
                 else:
-                    first_at, interval = time.monotonic() + 1.0, 1.5
+                    first_at, interval = time.monotonic() + 3.0, 1.5  # after the start-up pushes (her digest)
                 outcome.samples = await emergencies(server.base, api, count, first_at, interval, outcome.clients)
                 outcome.bulk_sent = sum(1 for _, chat, _ in api.timed if FIRST_CHAT <= chat < FIRST_CHAT + clients)
                 outcome.too_many = api.too_many

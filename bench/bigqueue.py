@@ -37,7 +37,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import seed
@@ -54,8 +54,6 @@ from flows.model import Channel, Inbound
 from flows.queue import estimate
 from storage.client_state import load_client_view, queue_stats
 from storage.engine import make_engine, session_factory, upgrade
-from storage.models import Request
-from storage.requests import OPEN
 from storage.uow import UnitOfWork, ensure_practitioner
 from tests.fakes.telegram_api import TOKEN, TelegramBotAPI
 
@@ -98,26 +96,25 @@ async def populate(engine: AsyncEngine, requests: int, reminders: int) -> tuple[
     return pid, queue
 
 
-async def explain(engine: AsyncEngine, pid: int, request: Request) -> str:
-    query = (
-        select(func.count())
-        .select_from(Request)
-        .where(
-            Request.practitioner_id == pid,
-            Request.service == request.service,
-            Request.stage.in_(OPEN),
-            or_(
-                Request.submitted_at < request.submitted_at,
-                and_(Request.submitted_at == request.submitted_at, Request.id < request.id),
-            ),
-        )
-    )
-    compiled = query.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
+async def explain(engine: AsyncEngine, sessions, pid: int, request_id: int) -> str:  # noqa: ANN001
+    """The plan of the very statement storage/requests.py `position` runs (caught on its way out)."""
+    caught: list[tuple[str, object]] = []
+
+    def catch(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        caught.append((statement, parameters))
+
+    async with UnitOfWork(sessions, pid) as uow:
+        request = await uow.requests.get(request_id)
+        assert request is not None
+        event.listen(engine.sync_engine, "before_cursor_execute", catch)
+        try:
+            await uow.requests.position(request)
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", catch)
+    statement, parameters = caught[-1]
+    prefix = "EXPLAIN (ANALYZE, BUFFERS) " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
     async with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            rows = await connection.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}"))
-        else:
-            rows = await connection.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+        rows = await connection.exec_driver_sql(prefix + statement, parameters)  # type: ignore[arg-type]
         return "\n".join("    " + " ".join(str(c) for c in row) for row in rows)
 
 
@@ -152,10 +149,7 @@ async def in_process(url: str, requests: int, reminders: int, repeat: int, show_
         for label, request_id in (("last", last), ("middle", middle), ("first", first)):
             lines.append(f"position query, {label} in the queue: p50 / p99 {fmt(await position_of(request_id))} ms")
         if show_plan:
-            async with UnitOfWork(sessions, pid) as uow:
-                request = await uow.requests.get(last)
-            assert request is not None
-            lines.append("plan of the position query (last client):\n" + await explain(engine, pid, request))
+            lines.append("plan of the position query (last client):\n" + await explain(engine, sessions, pid, last))
 
         async def client_view() -> None:
             async with UnitOfWork(sessions, pid) as uow:

@@ -127,17 +127,27 @@ class Desk:
             return Handled(duplicate=False)
         now = self.clock()
         try:
-            async with self.uow() as uow:
-                if await uow.messages.seen(inbound.channel, inbound.external_id):
-                    return Handled(duplicate=True)
-                await self.overrides.refresh(uow.session, uow.practitioner_id)
-                handled = await self._run(uow, inbound, now)
-                await uow.commit()
+            handled = await self._handle_once(inbound, now)
         except IntegrityError:
-            # A concurrent delivery of the same update committed first: one effect, not two.
-            log.info("duplicate %s message %s (raced)", inbound.channel, inbound.external_id)
-            return Handled(duplicate=True)
-        self.on_enqueued()
+            # A concurrent unit of work committed a row this one wrote too: the same message (a
+            # platform's retry), or the same new client (their first two messages at once, on two
+            # workers: the identity is unique). Taking both for a repeat lost the second message,
+            # so the unit of work runs once more from the start: a repeat is then seen as one, and
+            # a client created meanwhile is found and carries the conversation on. A conflict
+            # again is no race: it goes to the caller, whose retry keeps the message.
+            log.info("%s message %s raced a concurrent commit; run again", inbound.channel, inbound.external_id)
+            handled = await self._handle_once(inbound, now)
+        if not handled.duplicate:
+            self.on_enqueued()
+        return handled
+
+    async def _handle_once(self, inbound: Inbound, now: datetime) -> Handled:
+        async with self.uow() as uow:
+            if await uow.messages.seen(inbound.channel, inbound.external_id):
+                return Handled(duplicate=True)
+            await self.overrides.refresh(uow.session, uow.practitioner_id)
+            handled = await self._run(uow, inbound, now)
+            await uow.commit()
         return handled
 
     async def _practitioner(self, inbound: Inbound) -> bool:

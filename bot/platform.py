@@ -10,6 +10,9 @@ their webhook (or starts their poller): adding a practitioner needs no restart.
 The relay has one routed sender per channel (`RoutedSender`): it hands each outbox row to the
 sender of the row's practitioner; with two practitioners or more the relay claims per
 (channel, practitioner) lane, each with its own rate buckets (bot/ratelimit.py `lane`).
+
+Each tenant also carries her Pushes and Privacy, which the scheduler's platform jobs sweep
+(bot/platform_jobs.py); #1's are main.build()'s, as before.
 """
 
 import asyncio
@@ -17,7 +20,7 @@ import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,7 +29,10 @@ from bot.delivery import Failed, Result, Sender
 from bot.desk import Desk, Destination
 from bot.linking import link_secret
 from bot.overrides.source import SettingsSource
+from bot.platform_jobs import PlatformJobs
 from bot.practice import Practice
+from bot.privacy import Privacy
+from bot.pushes import Pushes
 from bot.relay import OutboxRelay
 from bot.settings import Settings
 from bot.telegram_app import WEBHOOK_PATH, TelegramChannel
@@ -51,6 +57,8 @@ class Tenant:
     whatsapp: Sender | None = None
     token: str | None = None  # her bot's token: part of the cache key, never logged
     password_hash: str | None = None
+    pushes: Pushes | None = None  # her timed pushes and privacy sweeps (bot/platform_jobs.py)
+    privacy: Privacy | None = None
 
 
 @dataclass
@@ -97,8 +105,12 @@ class Platform:
     default: Tenant | None = None
     shared: Shared | None = None
     _tenants: dict[int, Tenant] = field(default_factory=dict)
+    jobs: PlatformJobs = field(init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _sync: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.jobs = PlatformJobs(self)
 
     @property
     def many(self) -> bool:
@@ -142,6 +154,11 @@ class Platform:
                 await self.sync()
             except Exception:  # a bad row (an unusable token) must not stop the others
                 log.exception("practitioner sync failed")
+
+    async def others(self) -> list[int]:
+        """Every practitioner but #1, as the database has them now (one added while running too)."""
+        async with self.sessions() as session:
+            return [row.id for row in await PractitionerStore(session).all() if row.id != self.default_id]
 
     async def tenant(self, practitioner_id: int) -> Tenant | None:
         if practitioner_id == self.default_id:
@@ -219,7 +236,35 @@ class Platform:
             overrides=shared.overrides,
         )
         practice.desk_url = desk.desk_url
-        tenant = Tenant(row.id, row.slug, desk, practice, token=row.telegram_token, password_hash=row.password_hash)
+        pushes = Pushes(
+            sessions=self.sessions,
+            practitioner_id=row.id,
+            catalogue=shared.catalogue,
+            texts=shared.texts,
+            timezone=timezone,
+            clock=self.clock,
+            practitioner_destinations=destinations,
+            language=settings.practitioner_language,
+            queue_updates_per_day=settings.queue_updates_per_day,
+            nudge_after=timedelta(hours=settings.nudge_after_hours),
+            digest_hour=settings.digest_hour,
+            on_enqueued=shared.relay.wake,
+        )
+        pushes.on_wake = self.jobs.wake  # /done, /paid, /next move her queue: sweep now
+        practice.on_queue_changed = pushes.wake
+        privacy = Privacy(
+            sessions=self.sessions, practitioner_id=row.id, clock=self.clock, retention_days=settings.retention_days
+        )
+        tenant = Tenant(
+            row.id,
+            row.slug,
+            desk,
+            practice,
+            token=row.telegram_token,
+            password_hash=row.password_hash,
+            pushes=pushes,
+            privacy=privacy,
+        )
         if row.whatsapp_from and shared.whatsapp is not None:
             sender = copy.copy(shared.whatsapp.sender)  # the platform's Twilio account, her number
             sender.from_ = row.whatsapp_from

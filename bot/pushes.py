@@ -273,17 +273,16 @@ class Pushes:
         priority: Priority = Priority.URGENT,
     ) -> int:
         """To every practitioner destination and onto her page, as desk alerts go (bot/desk.py
-        `_alert`): an alert row beside the messages, in the same transaction. The digest is about
-        no one client, and an alert row names one: it goes to her messengers only."""
+        `_alert`): an alert row beside the messages, in the transaction that claims the key, so a
+        second sweep or process adds neither. The digest's row names no client."""
         text = self._say(text_id, params)
         async with self._uow() as uow:
             repo = PushRepo(uow.session, self.practitioner_id)
             if not await repo.fire_once(key, kind, now, client.id if client else None, request_id):
                 return 0
-            if client is not None:
-                await uow.alerts.add(
-                    client_id=client.id, kind=kind, excerpt=text[:1000], request_id=request_id, now=now
-                )
+            await uow.alerts.add(
+                client_id=client.id if client else None, kind=kind, excerpt=text[:1000], request_id=request_id, now=now
+            )
             for destination in self.destinations:
                 await uow.outbox.enqueue(
                     channel=destination.channel,

@@ -5,15 +5,16 @@ Two layers, installed by main.main():
   whatever LOG_LEVEL says: httpx (full URLs: a Bot API URL holds the token), SQLAlchemy's
   engine and aiosqlite (every statement's parameters and results: client messages, phone
   numbers), Twilio's HTTP client (every request's URL and headers);
-- a filter on every handler replaces the configured secrets (the bot token and its secret
-  half, the Twilio auth token and the Basic credentials made from it, the webhook secret)
-  wherever they appear in a record — message, arguments, traceback — as a net under the rule
-  that no code logs them (tests/e2e/test_secrets.py checks both).
+- a filter on every handler replaces every configured secret (each SecretStr setting, the bot
+  token's secret half, the Basic credentials made from the Twilio auth token) with a mask, as a
+  net under the rule that no code logs them (tests/e2e/test_secrets.py checks both).
 """
 
 import base64
 import logging
 from collections.abc import Iterable
+
+from pydantic import SecretStr
 
 from bot.settings import Settings
 
@@ -23,17 +24,19 @@ MIN_SECRET = 6  # shorter values would mask ordinary words
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    found: list[str] = []
+    # Every SecretStr setting (tokens, passwords, webhook and link secrets, payment keys), so a
+    # secret added later is masked without anyone remembering this list, plus the forms the
+    # service derives from them: the bot token's secret half and Twilio's Basic credentials.
+    found = [
+        value.get_secret_value()
+        for name in type(settings).model_fields
+        if isinstance(value := getattr(settings, name), SecretStr)
+    ]
     if settings.telegram_bot_token is not None:
-        token = settings.telegram_bot_token.get_secret_value()
-        found += [token, token.partition(":")[2]]
-    if settings.twilio_auth_token is not None:
+        found.append(settings.telegram_bot_token.get_secret_value().partition(":")[2])
+    if settings.twilio_auth_token is not None and settings.twilio_account_sid:
         auth = settings.twilio_auth_token.get_secret_value()
-        found.append(auth)
-        if settings.twilio_account_sid:
-            found.append(base64.b64encode(f"{settings.twilio_account_sid}:{auth}".encode()).decode())
-    if settings.telegram_webhook_secret is not None:
-        found.append(settings.telegram_webhook_secret.get_secret_value())
+        found.append(base64.b64encode(f"{settings.twilio_account_sid}:{auth}".encode()).decode())
     return found
 
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
 
     # The web dashboard's password (/login). Unset: a random one is made at start-up and logged once.
     dashboard_password: SecretStr | None = None
+    # The platform admin's login at /platform: load per practitioner, nothing of any client's
+    # messages (handlers/platform_admin.py). Unset: no /platform at all.
+    platform_admin_password: SecretStr | None = None
 
     # Outbound rates (shared/PERF.md): Telegram's "30 or so" per bot is soft, so run below it.
     telegram_rate_per_second: int = 28

@@ -124,7 +124,14 @@ def paid_claim(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
 
 # --- a pause (/pause): new clients and new bookings see it -----------------------------------
 
-PAUSE_SEEN_WITH = ("greeting-first", "greeting-first-with-text", "confirm-queue", "confirm-call", "status-header")
+PAUSE_SEEN_WITH = (
+    "greeting-first",
+    "greeting-first-with-text",
+    "emergency-ack-first",  # a newcomer's emergency carries the greeting
+    "confirm-queue",
+    "confirm-call",
+    "status-header",
+)
 
 
 def pause_notice(effects: list[Effect], ctx: Context) -> list[Effect]:

@@ -106,7 +106,9 @@ def _route(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
     if client.first_contact:
         prefix = [Say("greeting-first", {"name": client.name})]
     if not msg.payload and msg.kind is Kind.TEXT and is_emergency(msg.text):
-        return prefix + emergency.emergency(client, msg, ctx)
+        # No greeting ahead of it: a second message waits the chat's 1 msg/s, and the emergency
+        # answer must be the first thing the client reads (it greets a newcomer itself).
+        return emergency.emergency(client, msg, ctx)
     seen = _recognise(msg)
     if _collecting(client) and not msg.payload and not msg.text.lstrip().startswith("/"):
         # Inside a question list a message is a question: «Сколько ждать его возвращения?» is not

@@ -48,7 +48,8 @@ def emergency(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
         SetStep(Step.SITUATION, key, NEW),
         Alert("emergency", excerpt=text, request=NEW),
         Say(
-            "emergency-ack",
+            # A newcomer's first message: the greeting is in the answer, not a message before it.
+            "emergency-ack-first" if client.first_contact else "emergency-ack",
             {"name": client.name, "hours": hours, "price": service.price if service else ""},
             priority=Priority.URGENT,
             buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),

@@ -80,7 +80,8 @@ class DashboardRepo(Scoped):
         )
         return {int(r): int(c) for r, c in rows}
 
-    async def clients_of_alerts(self, alert_ids: list[int]) -> dict[int, int]:
+    async def clients_of_alerts(self, alert_ids: list[int]) -> dict[int, int | None]:
+        """Whose each alert is; None for one about no client (the morning digest)."""
         if not alert_ids:
             return {}
         rows = await self.session.execute(
@@ -88,7 +89,7 @@ class DashboardRepo(Scoped):
                 PractitionerAlert.practitioner_id == self.pid, PractitionerAlert.id.in_(alert_ids)
             )
         )
-        return {int(a): int(c) for a, c in rows}
+        return {int(a): None if c is None else int(c) for a, c in rows}
 
     async def client(self, client_id: int) -> Client | None:
         return await self.session.scalar(

@@ -98,8 +98,9 @@ class MessageRepo(Scoped):
 
 class AlertRepo(Scoped):
     async def add(
-        self, *, client_id: int, kind: str, excerpt: str, request_id: int | None, now: datetime
+        self, *, client_id: int | None, kind: str, excerpt: str, request_id: int | None, now: datetime
     ) -> PractitionerAlert:
+        """`client_id` None: an alert about the practice as a whole (the morning digest)."""
         alert = PractitionerAlert(
             practitioner_id=self.pid,
             client_id=client_id,
@@ -112,7 +113,8 @@ class AlertRepo(Scoped):
         await self.session.flush()
         return alert
 
-    async def recent(self, limit: int = 50) -> list[tuple[PractitionerAlert, str, str]]:
+    async def recent(self, limit: int = 50) -> list[tuple[PractitionerAlert, str | None, str]]:
+        """Newest first, with the client's name and first channel (None and "" for no client)."""
         channel = (
             select(Identity.channel)
             .where(Identity.client_id == PractitionerAlert.client_id)
@@ -123,7 +125,7 @@ class AlertRepo(Scoped):
         )
         rows = await self.session.execute(
             select(PractitionerAlert, Client.display_name, channel)
-            .join(Client, Client.id == PractitionerAlert.client_id)
+            .outerjoin(Client, Client.id == PractitionerAlert.client_id)
             .where(PractitionerAlert.practitioner_id == self.pid)
             .order_by(PractitionerAlert.id.desc())
             .limit(limit)

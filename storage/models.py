@@ -206,7 +206,7 @@ class PractitionerAlert(Base):
     __tablename__ = "alerts"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))  # None: about the practice (digest)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id"))
     kind: Mapped[str] = mapped_column(String(32))
     excerpt: Mapped[str] = mapped_column(Text, default="")

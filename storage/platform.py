@@ -40,8 +40,9 @@ class Load:
     slug: str
     clients: int
     open_requests: int
-    messages_today: int
+    messages_today: int  # in the last 24 hours
     outbox_backlog: int
+    last_activity: datetime | None  # her latest message, either way
 
 
 class PractitionerStore:
@@ -123,6 +124,12 @@ class PractitionerStore:
             .where(OutboxItem.state.in_(BACKLOG_STATES))
             .group_by(OutboxItem.practitioner_id)
         )
+        latest = {
+            int(pid): at
+            for pid, at in await self.session.execute(
+                select(Message.practitioner_id, func.max(Message.created_at)).group_by(Message.practitioner_id)
+            )
+        }
         return [
             Load(
                 practitioner_id=p.id,
@@ -131,6 +138,7 @@ class PractitionerStore:
                 open_requests=open_requests.get(p.id, 0),
                 messages_today=messages.get(p.id, 0),
                 outbox_backlog=backlog.get(p.id, 0),
+                last_activity=latest.get(p.id),
             )
             for p in await self.all()
         ]

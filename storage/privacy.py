@@ -187,7 +187,9 @@ class PrivacyRepo(Scoped):
 
     async def _scrub_practitioner_copies(self, client: Client) -> int:
         """Her alerts and pushes about the client (by their keys), and her command answers that
-        name the client (by the name, @username or number in them): texts off."""
+        name the client (by the name, @username or number in them): texts off. An alert about no
+        one client (the digest) keeps its text with the client's name in it replaced: what it says
+        of the others stays on her page."""
         alert_ids = list(
             await self.session.scalars(
                 select(PractitionerAlert.id).where(
@@ -220,6 +222,19 @@ class PrivacyRepo(Scoped):
                     OutboxItem.state.in_(FINAL),
                     or_(*(OutboxItem.text.contains(n, autoescape=True) for n in needles)),
                 )
+            )
+            excerpt: ColumnElement[str] = PractitionerAlert.excerpt
+            for needle in needles:
+                excerpt = func.replace(excerpt, needle, ERASED_NAME)
+            await self.session.execute(
+                update(PractitionerAlert)
+                .where(
+                    PractitionerAlert.practitioner_id == self.pid,
+                    PractitionerAlert.client_id.is_(None),
+                    or_(*(PractitionerAlert.excerpt.contains(n, autoescape=True) for n in needles)),
+                )
+                .values(excerpt=excerpt)
+                .execution_options(synchronize_session=False)
             )
         return scrubbed
 

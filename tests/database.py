@@ -23,6 +23,8 @@ _template: str | None = None
 _counter = itertools.count()
 # db_path → the PostgreSQL URL standing in for it, so helpers that take a db_path still work.
 _registered: dict[Path, str] = {}
+# Made by open_now at import: dropped by close_now, or at the session's end if the module never ran.
+_opened_now: set[Path] = set()
 
 
 def backend() -> str:
@@ -113,6 +115,8 @@ async def _create_template(name: str) -> None:
 
 def drop_template() -> None:
     global _template
+    for path in list(_opened_now):
+        close_now(path)
     if _template is None:
         return
     name, _template = _template, None
@@ -127,9 +131,7 @@ def drop_template() -> None:
     asyncio.run(run())
 
 
-@contextlib.asynccontextmanager
-async def fresh_postgres(migrated: bool = True) -> AsyncIterator[str]:
-    """A new, empty (or migrated) database for one test; dropped afterwards."""
+async def _create_database(migrated: bool) -> str:
     name = f"priem_t_{os.getpid()}_{next(_counter)}"
     template = await _ensure_template() if migrated else "template0"
     connection = await _connect()
@@ -137,14 +139,25 @@ async def fresh_postgres(migrated: bool = True) -> AsyncIterator[str]:
         await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     finally:
         await connection.close()
+    return name
+
+
+async def _drop_database(name: str) -> None:
+    connection = await _connect()
+    try:
+        await _drop(connection, name)
+    finally:
+        await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres(migrated: bool = True) -> AsyncIterator[str]:
+    """A new, empty (or migrated) database for one test; dropped afterwards."""
+    name = await _create_database(migrated)
     try:
         yield _url_of(name)
     finally:
-        connection = await _connect()
-        try:
-            await _drop(connection, name)
-        finally:
-            await connection.close()
+        await _drop_database(name)
 
 
 @contextlib.asynccontextmanager
@@ -160,6 +173,22 @@ async def database_for(path: Path) -> AsyncIterator[str]:
             yield url
         finally:
             _registered.pop(path, None)
+
+
+def open_now(path: Path) -> str:
+    """database_for(path) for a module that builds its app at import, with no loop running: the
+    URL; close_now(path) drops the PostgreSQL database made here."""
+    if on_postgres():
+        _registered[path] = _url_of(asyncio.run(_create_database(migrated=True)))
+        _opened_now.add(path)
+    return url_for(path)
+
+
+def close_now(path: Path) -> None:
+    _opened_now.discard(path)
+    url = _registered.pop(path, None)
+    if url is not None:
+        asyncio.run(_drop_database(str(make_url(url).database)))
 
 
 def url_for(path: Path) -> str:

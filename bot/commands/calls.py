@@ -38,7 +38,7 @@ async def _booked_of(env: Env, request_id: int) -> CallLine | None:
 
 
 async def slots(env: Env, command: Command) -> list[PracticeEffect]:
-    return decide.slots(await _booked(env), env.ctx)
+    return decide.slots(await _booked(env), env.ctx, await env.uow.pauses.periods(env.ctx.now))
 
 
 async def reschedule(env: Env, command: Command) -> list[PracticeEffect]:

@@ -5,11 +5,12 @@ counts as held and a new one is booked and paid again — unless she accepts a r
 majeure) and moves the call free of charge with /reschedule, whatever the time left.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flows.calls import bookable, free, grid, overlaps
+from flows.calls import Period, bookable, free, grid, overlaps
 from flows.catalogue import Intake
 from flows.effects import ChangeStage
 from flows.model import Priority, Stage
@@ -32,8 +33,9 @@ class CallLine:
     paid: bool
 
 
-def slots(booked: list[CallLine], ctx: PracticeContext) -> list[PracticeEffect]:
-    """Booked calls of the next 14 days in her zone, and how many slots are still free."""
+def slots(booked: list[CallLine], ctx: PracticeContext, paused: Sequence[Period] = ()) -> list[PracticeEffect]:
+    """Booked calls of the next 14 days in her zone, and how many slots are still free: free as
+    clients are offered them (flows/calls.free), so a slot in one of her pauses is not counted."""
     calls = ctx.catalogue.calls
     held = [(c.starts_at, c.minutes) for c in booked]
     today = ctx.now.astimezone(ZoneInfo(ctx.timezone)).date()
@@ -43,8 +45,8 @@ def slots(booked: list[CallLine], ctx: PracticeContext) -> list[PracticeEffect]:
     params = {
         "days": SLOTS_DAYS,
         "count": len(shown),
-        "free": len(free(coming, calls.minutes, held)),
-        "window_free": len(free(bookable(calls, ctx.timezone, ctx.now), calls.minutes, held)),
+        "free": len(free(coming, calls.minutes, held, paused)),
+        "window_free": len(free(bookable(calls, ctx.timezone, ctx.now), calls.minutes, held, paused)),
     }
     if not shown:
         return [Answer("cmd-slots-empty", params)]

@@ -90,9 +90,17 @@ def token_hash(token: str) -> str:
 
 
 class DashboardAuth:
+    # A practitioner's login. The platform admin's (handlers/platform_admin.py) is the same machinery
+    # under another role: its own cookie, and token hashes in a domain of their own, so neither
+    # cookie opens the other's pages even when sent in the other's name.
+    cookie = SESSION_COOKIE
+    cookie_path = "/"
+    role = b""
+    login_label = b"priem dashboard login form\0"
+
     def __init__(self, password: str, clock: Callable[[], datetime], *, secure: bool = False) -> None:
         self._password = password.encode()
-        self._login_key = hashlib.sha256(b"priem dashboard login form\0" + self._password).digest()
+        self._login_key = hashlib.sha256(self.login_label + self._password).digest()
         self.clock = clock
         self.secure = secure  # the cookie only over https (PUBLIC_BASE_URL is https)
         self.limiter = LoginLimiter(clock)
@@ -111,6 +119,9 @@ class DashboardAuth:
     def password_matches(self, given: str) -> bool:
         return hmac.compare_digest(given.encode(), self._password)
 
+    def hash(self, token: str) -> str:
+        return token_hash(token) if not self.role else hashlib.sha256(self.role + token.encode()).hexdigest()
+
     def login_csrf(self, visitor: str) -> str:
         return hmac.new(self._login_key, visitor.encode(), hashlib.sha256).hexdigest()
 
@@ -123,7 +134,7 @@ class DashboardAuth:
             await store.purge_expired(now)
             await store.start(
                 practitioner_id=practitioner_id,
-                token_hash=token_hash(token),
+                token_hash=self.hash(token),
                 csrf=secrets.token_urlsafe(32),
                 now=now,
                 expires_at=now + SESSION_AGE,
@@ -137,7 +148,7 @@ class DashboardAuth:
         now = self.clock()
         async with sessions() as db:
             store = DashboardSessionStore(db)
-            row = await store.find(token_hash(token), now)
+            row = await store.find(self.hash(token), now)
             if row is None:
                 return None
             if now - row.last_seen_at >= SEEN_EVERY:
@@ -165,22 +176,22 @@ class DashboardAuth:
     async def end(self, sessions: async_sessionmaker[AsyncSession], token: object) -> None:
         if isinstance(token, str) and token:
             async with sessions() as db:
-                await DashboardSessionStore(db).end(token_hash(token))
+                await DashboardSessionStore(db).end(self.hash(token))
                 await db.commit()
 
     def set_cookie(self, response: Response, token: str, *, max_age: timedelta | None = None) -> None:
         response.set_cookie(
-            SESSION_COOKIE,
+            self.cookie,
             token,
             max_age=int(max_age.total_seconds()) if max_age else None,
-            path="/",
+            path=self.cookie_path,
             secure=self.secure,
             httponly=True,
             samesite="strict",
         )
 
     def clear_cookie(self, response: Response) -> None:
-        response.delete_cookie(SESSION_COOKIE, path="/", secure=self.secure, httponly=True, samesite="strict")
+        response.delete_cookie(self.cookie, path=self.cookie_path, secure=self.secure, httponly=True, samesite="strict")
 
 
 def get_auth(request: Request) -> DashboardAuth:

@@ -31,7 +31,7 @@ JS_WORDS = (
     "pay-unpaid pay-held pay-invoiced pay-stars pay-card pay-stripe pay-manual pay-refunded"
     " alert-forget"
     " channel-tg_business window-open window-closed window-paused window-off"
-    " alert-deadline12 alert-deadline2 alert-breach alert-noshow"
+    " alert-deadline12 alert-deadline2 alert-breach alert-noshow alert-digest"
 ).split()
 
 

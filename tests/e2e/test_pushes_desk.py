@@ -6,6 +6,7 @@ The whole app (main.build) with a controllable clock; the push sweep and the rel
 hand (run_background=False), as the scheduler would run them.
 """
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -77,7 +78,8 @@ async def test_deadline_warnings_the_broken_promise_and_the_no_show_check_are_al
         await sweep(app)
 
     alerts = (await state(http))["alerts"]
-    assert sorted(a["kind"] for a in alerts) == ["breach", "deadline12", "deadline2", "emergency", "noshow"]
+    # The sweeps also crossed 9:00 in Moscow on 25 November: that morning's digest, once.
+    assert sorted(a["kind"] for a in alerts) == ["breach", "deadline12", "deadline2", "digest", "emergency", "noshow"]
     by_kind = {a["kind"]: a for a in alerts}
     for kind in ("deadline12", "deadline2", "breach"):
         assert by_kind[kind]["client_name"] == "Анна" and by_kind[kind]["request_id"] == emergency.id
@@ -86,6 +88,60 @@ async def test_deadline_warnings_the_broken_promise_and_the_no_show_check_are_al
     assert by_kind["noshow"]["client_id"] == boris_id  # the card's link on her page
     page = (await http.get("/desk")).text
     assert "12 ч до срока" in page and "Клиент не пришёл?" in page  # the badges' words
+
+
+async def test_the_morning_digest_is_one_alert_a_day_on_her_page_about_no_one_client(
+    app: FastAPI, http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    anna = ChatClient(http, app, "Анна")
+    await anna.ask("СРОЧНО!!! помогите, муж ушёл")
+    await log_in(http)
+    clock.now = datetime(2026, 11, 25, 5, 59, tzinfo=UTC)  # 08:59 in Moscow: not yet
+    await sweep(app)
+    assert [a["kind"] for a in (await state(http))["alerts"]] == ["emergency"]
+
+    clock.advance(minutes=1)
+    await sweep(app)
+    clock.advance(hours=3)
+    await sweep(app)  # again that day: nothing more
+    await asyncio.gather(sweep(app), sweep(app))  # two sweeps at once: still one
+    alerts = (await state(http))["alerts"]
+    [digest] = [a for a in alerts if a["kind"] == "digest"]
+    assert digest["client_id"] is None and digest["client_name"] is None and digest["channel"] == ""
+    assert digest["request_id"] is None
+    assert "Сводка на 25 ноября" in digest["text"] and "Экстренных заявок открыто: 1" in digest["text"]
+    assert "Сводка дня" in (await http.get("/desk")).text  # the badge's word
+
+    clock.advance(days=1)
+    await sweep(app)
+    digests = [a["text"] for a in (await state(http))["alerts"] if a["kind"] == "digest"]
+    assert len(digests) == 2 and "Сводка на 26 ноября" in digests[0]  # newest first
+
+
+async def test_erasing_a_client_named_in_the_digest_takes_the_name_out_of_it(
+    app: FastAPI, http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    anna, boris = ChatClient(http, app, "Анна"), ChatClient(http, app, "Борис")
+    for person in (anna, boris):
+        await person.ask("Здравствуйте")
+    calls = [await with_open_request(app, person, "planned_call") for person in (anna, boris)]
+    async with app.state.desk.uow() as uow:
+        for person, call, hour in zip((anna, boris), calls, (14, 15), strict=True):
+            client_id = (await uow.clients.find_by_identity("web", person.key)).id
+            await PushRepo(uow.session, uow.practitioner_id).book(
+                request_id=call, client_id=client_id, starts_at=clock().replace(hour=hour), minutes=60, now=clock()
+            )
+        await uow.commit()
+    await sweep(app)
+    await log_in(http)
+    [digest] = [a for a in (await state(http))["alerts"] if a["kind"] == "digest"]
+    assert "— Анна (№" in digest["text"] and "— Борис (№" in digest["text"]
+
+    await anna.ask("Удалите, пожалуйста, мои данные")
+    assert "удалены" in await command(http, f"/forget #{calls[0]}")
+    [digest] = [a for a in (await state(http))["alerts"] if a["kind"] == "digest"]
+    assert "Анна" not in digest["text"] and f"— — (№{calls[0]})" in digest["text"]
+    assert "— Борис (№" in digest["text"]  # what it says of the others stays
 
 
 async def test_a_timed_pause_running_out_tells_the_clients_told_of_it_once(
@@ -143,15 +199,21 @@ async def test_call_slots_offered_to_clients_skip_her_pause(
     _, before = await first_offered("Анна")
     assert before[0] == "slot:" + DEC_1_11.strftime("%Y%m%d%H%M")
     await log_in(http)
+    # Her /slots counts what clients are offered: 14 days of 4 slots a day but Sundays, from
+    # 13:00 today; the clients' window, 1–15 December.
+    assert "Свободных окон за эти дни: 47; в окне записи клиентов: 52." in await command(http, "/slots")
     assert "Перерыв до 5 декабря" in await command(http, "/pause до 05.12")
     _, during = await first_offered("Борис")
     assert during[0] == "slot:" + DEC_7_11.strftime("%Y%m%d%H%M")
     assert all(payload > "slot:202612060000" for payload in during)
+    # She is away through 5 December: of the 14 days, the 7th only; of the window, 7–15 December.
+    assert "Свободных окон за эти дни: 4; в окне записи клиентов: 32." in await command(http, "/slots")
 
     await command(http, "/resume")
     await command(http, "/pause")  # until /resume: when she is back is not known
     text, offered = await first_offered("Карл")
     assert offered == [] and "Свободных окон" in text
+    assert "Свободных окон за эти дни: 0; в окне записи клиентов: 0." in await command(http, "/slots")
 
 
 async def test_a_blocked_bot_is_recorded_and_shown_on_her_page(

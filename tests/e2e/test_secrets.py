@@ -207,3 +207,17 @@ def test_the_redaction_filter_masks_secrets_in_messages_arguments_and_tracebacks
     output = stream.getvalue()
     assert "RuntimeError" in output and output.count(redact.MASK) >= 5, output
     assert not leaks(output), output
+
+
+def test_every_secret_setting_is_masked_not_only_the_channel_tokens() -> None:
+    """Passwords and payment keys are settings like the tokens: the filter takes every SecretStr."""
+    values = {
+        "dashboard_password": "dash-password-4711",
+        "platform_admin_password": "admin-password-4712",
+        "stripe_api_key": "sk_test_4713secret",
+        "stripe_webhook_secret": "whsec_4714secret",
+        "link_secret": "link-secret-4715",
+    }
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    masked = redact.Redact(redact.secrets_of(settings)).clean(" ".join(values.values()))
+    assert masked == " ".join([redact.MASK] * len(values))

@@ -156,6 +156,21 @@ async def test_the_foundation_journey(
         assert telegram_api.called("getUpdates")[0].params["allowed_updates"]
 
 
+async def test_a_newcomers_emergency_is_one_answer_queued_right_after_her_alert(
+    tg_app: FastAPI, telegram_api: TelegramBotAPI, user
+) -> None:  # noqa: ANN001
+    boris = user(1002, "Борис")
+    await boris.ask("СРОЧНО!!! помогите")
+    # Nothing ahead of the answer in his chat (a greeting first would hold it back a second,
+    # Telegram's 1 msg/s per chat), and nothing ahead of her alert in the relay's order.
+    [answer] = telegram_api.sent(1002)
+    assert answer["text"].startswith("Здравствуйте, Борис!") and "экстренный запрос" in answer["text"]
+    queued = await rows(tg_app, OutboxItem)
+    order = sorted(queued, key=lambda row: (row.priority, row.id))
+    assert [row.destination for row in order] == [str(PRACTITIONER_CHAT), "1002"]
+    assert "ЭКСТРЕННО" in order[0].text
+
+
 async def test_a_button_tap_advances_the_flow(
     tg_app: FastAPI, telegram_api: TelegramBotAPI, user
 ) -> None:  # noqa: ANN001

@@ -303,6 +303,12 @@ async def test_the_morning_digest_at_nine_in_her_time_zone(sessions, practitione
     assert "23 ноября" in first and "23 ноября, 15:00 — Анна" in first
     assert "Экстренных заявок открыто: 1" in first and "В очереди: 1" in first and "Помеченных клиентов: 1" in first
     assert "• нет" in rows[1].text
+    async with UnitOfWork(sessions, practitioner) as uow:
+        alerts = [alert for alert, _, _ in await uow.alerts.recent() if alert.kind == "digest"]
+    assert [(a.kind, a.client_id, a.excerpt) for a in alerts] == [  # newest first
+        ("digest", None, rows[1].text),
+        ("digest", None, first),
+    ]
 
 
 async def test_two_scheduler_processes_send_every_push_once(engine: AsyncEngine, sessions, practitioner, texts) -> None:
@@ -323,9 +329,12 @@ async def test_two_scheduler_processes_send_every_push_once(engine: AsyncEngine,
         await asyncio.gather(*(p.sweep() for p in processes))
         await asyncio.gather(*(p.sweep() for p in processes))  # whatever a busy writer deferred
         found = await keys(sessions)
+        async with UnitOfWork(sessions, practitioner) as uow:
+            alerts = [(alert.kind, alert.client_id) for alert, _, _ in await uow.alerts.recent()]
     finally:
         await other_engine.dispose()
     assert sorted(found) == sorted([f"remind24:{b}" for b in bookings] + ["digest:2026-11-24:telegram:999"])
+    assert alerts == [("digest", None)]  # her page too: one digest, about no one client
 
 
 

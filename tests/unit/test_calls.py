@@ -444,6 +444,26 @@ class TestSlotsCommand:
 
         assert answer.text_id == "cmd-slots-empty" and answer.params["window_free"] == 52
 
+    def test_slots_in_her_pause_are_not_free(self) -> None:
+        back = datetime(2026, 12, 4, 21, 0, tzinfo=UTC)  # back on 5 December, 00:00 in Moscow
+        paused = [(WORKING_TIME, back)]
+        [answer] = practice.slots([], her_context(), paused)
+        # 14 days: 5 December (Saturday) and 7 December, 4 slots each (6 December is a Sunday).
+        # The clients' window, 1–15 December: from the 5th on, Sundays off: 9 days of 4.
+        assert (answer.params["free"], answer.params["window_free"]) == (8, 36)
+
+        in_the_pause, after_it = line(THURSDAY_15), line(datetime(2026, 12, 7, 12, 0, tzinfo=UTC), 8, "Борис")
+        [answer] = practice.slots([in_the_pause, after_it], her_context(), paused)
+        header = answer.params["lines"][0]
+        assert header.params["count"] == 2  # her booked calls are listed all the same
+        assert (header.params["free"], header.params["window_free"]) == (7, 35)  # one slot more is taken
+
+    def test_a_pause_until_she_resumes_leaves_no_slot_free(self) -> None:
+        [answer] = practice.slots([], her_context(), [(WORKING_TIME - timedelta(hours=1), None)])
+
+        assert answer.text_id == "cmd-slots-empty"
+        assert (answer.params["free"], answer.params["window_free"]) == (0, 0)
+
 
 class TestRescheduleCommand:
     def test_force_majeure_moves_the_call_whatever_the_time_left(self) -> None:

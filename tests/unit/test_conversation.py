@@ -1,5 +1,6 @@
 """The client conversation, branch by branch: client state and one message in, effects out."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ from flows.effects import (
     SetStep,
     UpdateClient,
 )
-from flows.model import ClientView, Kind, Priority, RequestView, Stage, Step
+from flows.model import ClientView, Kind, Priority, QueueStats, RequestView, Stage, Step
 from tests.factories import WORKING_TIME, catalogue, client, context, inbound
 
 CATALOGUE = catalogue()
@@ -632,11 +633,27 @@ class TestEmergency:
         assert ack.params == {"name": "Анна", "hours": 24, "price": ""}
         assert payloads(ack) == ["status", "human"]
 
-    def test_a_first_message_that_is_an_emergency_is_greeted_and_alerted(self) -> None:
+    def test_a_first_message_that_is_an_emergency_is_answered_first_with_the_greeting_in_it(self) -> None:
         outcome = reply(client(first_contact=True), "срочно!")
 
-        assert text_ids(outcome) == ["greeting-first", "emergency-ack"]
+        # One message, nothing ahead of it: a greeting first would hold the answer back a second
+        # (the chat's 1 msg/s); the answer greets the newcomer itself.
+        assert text_ids(outcome) == ["emergency-ack-first"]
+        ack = the_say(outcome, "emergency-ack-first")
+        assert ack.priority is Priority.URGENT
+        assert ack.params == {"name": "Анна", "hours": 24, "price": ""}
+        assert payloads(ack) == ["status", "human"]
         assert [a.kind for a in outcome.of(Alert)] == ["emergency"]
+        assert outcome.effects.index(outcome.of(Alert)[0]) < outcome.effects.index(ack)
+
+    def test_a_newcomers_emergency_during_a_pause_is_answered_before_the_pause_notice(self) -> None:
+        ctx = replace(context(), stats=QueueStats(paused=True))
+        outcome = handle(client(first_contact=True), inbound("СРОЧНО помогите"), ctx)
+
+        assert text_ids(outcome) == ["emergency-ack-first", "pause-notice-open"]
+
+    def test_a_known_clients_emergency_is_not_greeted(self) -> None:
+        assert text_ids(reply(client(), "срочно!")) == ["emergency-ack"]
 
     def test_another_urgent_message_joins_the_open_emergency(self) -> None:
         open_emergency = request(4, "emergency", Stage.SUBMITTED, "срочно, помогите")

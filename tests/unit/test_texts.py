@@ -261,6 +261,7 @@ CONVERSATIONS = [
     ),
     (client(), "ещё вопрос: а дом?", Kind.TEXT, None, context()),
     (client(first_contact=True), "СРОЧНО!!! помогите", Kind.TEXT, None, context()),
+    (client(), "СРОЧНО!!! помогите", Kind.TEXT, None, context()),  # a known client: not greeted
     (
         client(requests=(_r(4, "emergency", Stage.SUBMITTED, "срочно"),)),
         "срочно!",

@@ -89,9 +89,10 @@
       const known = a.kind === "emergency" || a.kind === "link_problem";
       const card = el("article", `alert ${known ? `alert-${a.kind}` : "alert-other"}`);
       const head = card.appendChild(el("div", "alert-head"));
+      head.append(el("span", "badge", WORDS[`alert-${a.kind}`] || a.kind));
+      // The morning digest is about the practice, no one client: no name, no card to link.
+      if (a.client_id != null || a.client_name != null) head.append(clientLink(a.client_name, a.client_id));
       head.append(
-        el("span", "badge", WORDS[`alert-${a.kind}`] || a.kind),
-        clientLink(a.client_name, a.client_id),
         meta("muted", [channelName(a.channel), a.request_id != null ? w("request", { id: a.request_id }) : ""]),
       );
       const when = head.appendChild(el("span", "when muted", ago(a.created_at)));
