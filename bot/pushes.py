@@ -61,13 +61,25 @@ class Pushes:
         self.digest_hour = digest_hour
         self.on_enqueued = on_enqueued
         self.on_wake: Callable[[], None] = lambda: None  # set by the scheduler: run a sweep now
+        # A wake during a sweep: the scheduler skips the second run (one instance at a time), and
+        # the running sweep may already be past the part the change concerns; it goes round again.
+        self._woken = False
 
     def wake(self) -> None:
         """A stage changed (a request done or cancelled): sweep now, positions may have moved."""
+        self._woken = True
         self.on_wake()
 
     async def sweep(self) -> int:
-        """Queue every push due now; returns how many messages were queued."""
+        """Queue every push due now (again while wakes keep coming); returns how many were queued."""
+        queued = 0
+        while True:
+            self._woken = False
+            queued += await self._sweep_once()
+            if not self._woken:
+                return queued
+
+    async def _sweep_once(self) -> int:
         now = self.clock()
         queued = 0
         parts = (
@@ -134,11 +146,12 @@ class Pushes:
         services = tuple(s.key for s in self.catalogue.services if s.intake in QUEUED_INTAKES)
         async with self._uow() as uow:
             repo = PushRepo(uow.session, self.practitioner_id)
-            rows = await repo.queue(now, services)
-            entries = [decide.QueueEntry(r.id, c.id, r.service, r.notified_position) for r, c in rows]
-            changes = decide.queue_changes(entries)
+            moved = await repo.queue_moves(services)
+            changes = decide.to_tell(
+                [decide.QueueChange(m.request_id, m.client_id, m.position, m.notified) for m in moved]
+            )
             restricted = await repo.restricted([c.client_id for c in changes], now)
-        zones = {c.id: c.timezone for _, c in rows}
+        zones = {m.client_id: m.timezone for m in moved}
         queued = 0
         for change in changes:
             if change.client_id in restricted:

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     # Telegram Business (bot/business.py): the bot answers clients in her own account once she
     # connects it there. Off: the bot asks Telegram for no business updates at all.
-    telegram_business: bool = False
+    telegram_business: bool = True
     business_pause_hours: float = 12.0  # her own message in a client's chat pauses the bot there; 0: until /resume
 
     twilio_account_sid: str | None = None

@@ -88,22 +88,30 @@ class QueueChange:
 
 
 def queue_changes(entries: list[QueueEntry]) -> list[QueueChange]:
-    """Positions from queue order (entries sorted by service, then submission), and at most one
-    change to tell per client per sweep: several of a client's requests moving say one thing at
-    a time (the others are told on the next sweeps, within the day's allowance)."""
-    seen_clients: set[int] = set()
-    changes: list[QueueChange] = []
+    """Positions from queue order (entries sorted by service, then submission), then what to
+    tell of them (`to_tell`)."""
+    moved: list[QueueChange] = []
     counters: dict[str, int] = {}
     for entry in entries:
         position = counters.get(entry.service, 0) + 1
         counters[entry.service] = position
-        if position == entry.notified:
-            continue
-        if entry.notified is not None:  # a first position is only recorded: not coalesced
-            if entry.client_id in seen_clients:
+        if position != entry.notified:
+            moved.append(QueueChange(entry.request_id, entry.client_id, position, entry.notified))
+    return to_tell(moved)
+
+
+def to_tell(moved: list[QueueChange]) -> list[QueueChange]:
+    """The requests whose position differs from the one last told (in queue order), at most one
+    change to tell per client per sweep: several of a client's requests moving say one thing at
+    a time (the others are told on the next sweeps, within the day's allowance)."""
+    seen_clients: set[int] = set()
+    changes: list[QueueChange] = []
+    for change in moved:
+        if change.notified is not None:  # a first position is only recorded: not coalesced
+            if change.client_id in seen_clients:
                 continue
-            seen_clients.add(entry.client_id)
-        changes.append(QueueChange(entry.request_id, entry.client_id, position, entry.notified))
+            seen_clients.add(change.client_id)
+        changes.append(change)
     return changes
 
 

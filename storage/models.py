@@ -125,7 +125,15 @@ class TermsAcceptance(Base):
 
 class Request(Base):
     __tablename__ = "requests"
-    __table_args__ = (Index("ix_requests_queue", "practitioner_id", "service", "stage", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_requests_queue", "practitioner_id", "service", "stage", "submitted_at"),
+        # Revision 0008 (bench/bigqueue.py): queue lengths and /queue totals counted from the index
+        # alone; one lane in submission order for /queue pages and the push sweep; the latest
+        # completions of a service for the throughput estimate.
+        Index("ix_requests_open", "practitioner_id", "stage", "service", "is_emergency"),
+        Index("ix_requests_lane", "practitioner_id", "service", "is_emergency", "stage", "submitted_at", "id"),
+        Index("ix_requests_done", "practitioner_id", "service", "done_at"),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -321,6 +329,7 @@ class Booking(Base):
             postgresql_where=text("state = 'booked'"),
         ),
         Index("ix_bookings_request", "request_id"),
+        Index("ix_bookings_client", "client_id"),  # revision 0008: a client's calls, read on every message
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))

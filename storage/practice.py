@@ -1,6 +1,8 @@
 """Reads and writes behind the practitioner's commands: her accounts, the command log, the
 queue as rows, one request as a card, a client's history, finding a client by what she typed."""
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select
@@ -8,10 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.model import Stage
 from flows.practice.args import ClientRef, RefKind
-from flows.practice.views import HistoryLine, QueueRow, RequestCard
-from storage.models import Client, CommandLog, Message, PractitionerAccount, Request, Restriction
+from flows.practice.views import HistoryLine, QueuePage, QueueRow, RequestCard
+from storage.models import Client, CommandLog, Identity, Message, PractitionerAccount, Question, Request, Restriction
 from storage.requests import OPEN, RequestRepo
 from storage.scoped import Scoped
+
+# /queue's lanes other than a catalogue service (service keys never start with a colon).
+_URGENT, _GONE = ":emergencies", ":gone"
 
 
 class PracticeRepo(Scoped):
@@ -97,6 +102,118 @@ class PracticeRepo(Scoped):
                 )
             )
         return rows
+
+    async def queue_page(self, order: Sequence[str], service: str | None, offset: int, limit: int) -> QueuePage:
+        """`limit` rows of /queue from `offset`, in the order /queue shows them: the emergency lane
+        (the whole queue only), then each service's planned requests in catalogue order (`order`;
+        services no longer in it last, by position), each by submission. A position counts
+        within the service, its emergencies first, as in `board`. Totals come from counts over
+        ix_requests_open; each lane is read with LIMIT/OFFSET (ix_requests_lane), so a page
+        costs its rows, not the queue."""
+        counted = await self.session.execute(
+            select(Request.service, Request.is_emergency, func.count())
+            .where(Request.practitioner_id == self.pid, Request.stage.in_(OPEN))
+            .group_by(Request.service, Request.is_emergency)
+        )
+        urgent: dict[str, int] = {}
+        planned: dict[str, int] = {}
+        for key, emergency, count in counted:
+            (urgent if emergency else planned)[key] = int(count)
+        lanes: list[tuple[str, int]] = []  # (lane, size): a service key, or one of the two below
+        if service is None:
+            lanes.append((_URGENT, sum(urgent.values())))
+            lanes += [(key, planned[key]) for key in order if planned.get(key)]
+            lanes.append((_GONE, sum(n for key, n in planned.items() if key not in order)))
+        else:
+            lanes.append((service, planned.get(service, 0)))
+        rows: list[QueueRow] = []
+        start = 0
+        for lane, size in lanes:
+            skip, end = max(offset - start, 0), min(offset + limit - start, size)
+            if skip < end:
+                rows += await self._lane(lane, skip, end - skip, urgent, order)
+            start += size
+        return QueuePage(total=start, rows=tuple(rows))
+
+    async def _lane(
+        self, lane: str, skip: int, take: int, urgent: dict[str, int], order: Sequence[str]
+    ) -> list[QueueRow]:
+        open_ = (Request.practitioner_id == self.pid, Request.stage.in_(OPEN))
+        if lane in (_URGENT, _GONE):
+            # Few rows (emergencies, services gone from the catalogue): numbered by a window.
+            ranked = (
+                select(
+                    Request.id,
+                    Request.service,
+                    Request.is_emergency,
+                    Request.submitted_at,
+                    func.row_number()
+                    .over(
+                        partition_by=Request.service,
+                        order_by=(Request.is_emergency.desc(), Request.submitted_at, Request.id),
+                    )
+                    .label("position"),
+                )
+                .where(*open_)
+                .where(Request.is_emergency.is_(True) if lane == _URGENT else Request.service.not_in(order))
+                .subquery()
+            )
+            page = select(ranked.c.id, ranked.c.position).where(ranked.c.is_emergency.is_(lane == _URGENT))
+            if lane == _URGENT:
+                page = page.order_by(ranked.c.service, ranked.c.submitted_at, ranked.c.id)
+            else:
+                page = page.order_by(ranked.c.position, ranked.c.service)
+            found = list(await self.session.execute(page.offset(skip).limit(take)))
+        else:
+            ids = await self.session.scalars(
+                select(Request.id)
+                .where(*open_, Request.service == lane, Request.is_emergency.is_(False))
+                .order_by(Request.submitted_at, Request.id)
+                .offset(skip)
+                .limit(take)
+            )
+            first = urgent.get(lane, 0) + skip + 1
+            found = [(rid, first + n) for n, rid in enumerate(ids)]
+        details = await self._rows([rid for rid, _ in found])
+        return [replace(details[rid], position=int(position)) for rid, position in found]
+
+    async def _rows(self, request_ids: list[int]) -> dict[int, QueueRow]:
+        """The queue rows of these requests, position left at 0 for the caller to set."""
+        if not request_ids:
+            return {}
+        questions = select(func.count()).where(Question.request_id == Request.id).correlate(Request).scalar_subquery()
+        channel = (
+            select(Identity.channel)
+            .where(Identity.client_id == Request.client_id)
+            .order_by(Identity.id)
+            .limit(1)
+            .correlate(Request)
+            .scalar_subquery()
+        )
+        found = await self.session.execute(
+            select(Request, Client.display_name, Client.flagged_at, channel, questions)
+            .join(Client, Client.id == Request.client_id)
+            .where(Request.practitioner_id == self.pid, Request.id.in_(request_ids))
+        )
+        return {
+            request.id: QueueRow(
+                request_id=request.id,
+                client_id=request.client_id,
+                client_name=name,
+                service=request.service,
+                stage=Stage(request.stage),
+                paid=request.payment_state == "paid",
+                emergency=request.is_emergency,
+                created_at=request.created_at,
+                submitted_at=request.submitted_at,
+                deadline_at=request.deadline_at,
+                position=0,
+                channel=ch or "",
+                questions=int(count),
+                flagged=flagged_at is not None,
+            )
+            for request, name, flagged_at, ch, count in found
+        }
 
     async def card(self, request_id: int, now: datetime) -> RequestCard | None:
         found = await self.session.execute(

@@ -18,6 +18,15 @@ OPEN = ("submitted", "queued", "in_work")
 
 
 @dataclass(frozen=True)
+class QueueMoved:
+    request_id: int
+    client_id: int
+    position: int  # 1-based, within the service
+    notified: int | None
+    timezone: str  # the client's, for her day's allowance
+
+
+@dataclass(frozen=True)
 class DigestFacts:
     calls: list[tuple[datetime, str, int]]  # starts_at, client name, request number
     emergencies: int
@@ -107,22 +116,38 @@ class PushRepo(Scoped):
         )
         return list(rows)
 
-    async def queue(self, now: datetime, services: tuple[str, ...]) -> list[tuple[Request, Client]]:
-        """Open requests of the queued services in queue order, restricted clients included
-        (they still hold their place) — the shell does not tell them."""
-        rows = await self.session.execute(
-            select(Request, Client)
-            .join(Client, Client.id == Request.client_id)
+    async def queue_moves(self, services: tuple[str, ...]) -> list[QueueMoved]:
+        """The open requests of the queued services whose place (by service, then submission)
+        is not the one last told, in queue order, restricted clients included (they still hold
+        their place) — the shell does not tell them. The places are numbered in SQL (a window
+        function over ix_requests_lane), so a sweep with nothing to say reads no rows."""
+        ranked = (
+            select(
+                Request.id,
+                Request.client_id,
+                Request.service,
+                Request.submitted_at,
+                Request.notified_position,
+                func.row_number()
+                .over(partition_by=Request.service, order_by=(Request.submitted_at, Request.id))
+                .label("position"),
+            )
             .where(
                 Request.practitioner_id == self.pid,
-                Request.stage.in_(OPEN),
-                Request.is_emergency.is_(False),
-                Request.submitted_at.is_not(None),
                 Request.service.in_(services),
+                Request.is_emergency.is_(False),
+                Request.stage.in_(OPEN),
+                Request.submitted_at.is_not(None),
             )
-            .order_by(Request.service, Request.submitted_at, Request.id)
+            .subquery()
         )
-        return [(r, c) for r, c in rows]
+        rows = await self.session.execute(
+            select(ranked.c.id, ranked.c.client_id, ranked.c.position, ranked.c.notified_position, Client.timezone)
+            .join(Client, Client.id == ranked.c.client_id)
+            .where(or_(ranked.c.notified_position.is_(None), ranked.c.notified_position != ranked.c.position))
+            .order_by(ranked.c.service, ranked.c.submitted_at, ranked.c.id)
+        )
+        return [QueueMoved(rid, cid, int(position), notified, zone) for rid, cid, position, notified, zone in rows]
 
     async def restricted(self, client_ids: list[int], now: datetime) -> set[int]:
         if not client_ids:

@@ -7,7 +7,10 @@ from flows.practice.parse import Command
 
 
 async def queue(env: Env, command: Command) -> list[PracticeEffect]:
-    return decide.queue(await env.uow.practice.queue_rows(), command.words, env.ctx)
+    service, page = decide.queue_args(command.words, env.ctx)
+    order = [s.key for s in env.ctx.catalogue.services]
+    found = await env.uow.practice.queue_page(order, service, (page - 1) * decide.PAGE_SIZE, decide.PAGE_SIZE)
+    return decide.queue(found, service, page, env.ctx)
 
 
 async def next_request(env: Env, command: Command) -> list[PracticeEffect]:

@@ -6,26 +6,20 @@ from flows.effects import Button, ChangeStage
 from flows.model import Stage
 from flows.practice.args import BadArgument
 from flows.practice.effects import Answer, Notify, PracticeEffect, ServiceName
-from flows.practice.views import PracticeContext, QueueRow, RequestCard
+from flows.practice.views import PracticeContext, QueuePage, QueueRow, RequestCard
 
 PAGE_SIZE = 12  # a phone screen, and far below Telegram's 4096 characters
 
 
-def queue(rows: list[QueueRow], args: list[str], ctx: PracticeContext) -> list[PracticeEffect]:
-    service_key, page = _queue_args(args, ctx)
-    if service_key is not None:
-        rows = [r for r in rows if r.service == service_key and not r.emergency]
-    if not rows:
+def queue(found: QueuePage, service_key: str | None, page: int, ctx: PracticeContext) -> list[PracticeEffect]:
+    """One page, cut by the database (storage/practice.py `queue_page`) in the order she reads
+    it: emergencies in their own lane on top, then by service in catalogue order and position."""
+    if not found.total:
         return [Answer("cmd-queue-empty")]
-    # Emergencies form their own lane on top; the rest by service in catalogue order, then position.
-    order = {s.key: i for i, s in enumerate(ctx.catalogue.services)}
-    emergencies = [r for r in rows if r.emergency]
-    planned = sorted((r for r in rows if not r.emergency), key=lambda r: (order.get(r.service, len(order)), r.position))
-    ordered = emergencies + planned
-    pages = (len(ordered) + PAGE_SIZE - 1) // PAGE_SIZE
+    pages = (found.total + PAGE_SIZE - 1) // PAGE_SIZE
     if page > pages:
         raise BadArgument("cmd-error-no-page", page=page, pages=pages)
-    chunk = ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    chunk = found.rows
     lines: list[Answer] = []
     current: str | None = None
     for row in chunk:
@@ -44,11 +38,12 @@ def queue(rows: list[QueueRow], args: list[str], ctx: PracticeContext) -> list[P
     if page < pages:
         target = f"/queue {service_key} {page + 1}" if service_key else f"/queue {page + 1}"
         buttons = (Button(target, text_id="button-next-page"),)
-    header = Answer("cmd-queue-header", {"count": len(ordered), "page": page, "pages": pages})
+    header = Answer("cmd-queue-header", {"count": found.total, "page": page, "pages": pages})
     return [Answer("cmd-lines", {"lines": (header, *lines)}, buttons=buttons)]
 
 
-def _queue_args(args: list[str], ctx: PracticeContext) -> tuple[str | None, int]:
+def queue_args(args: list[str], ctx: PracticeContext) -> tuple[str | None, int]:
+    """The service (None: the whole queue) and the 1-based page /queue asks for."""
     service_key: str | None = None
     page = 1
     for word in args:

@@ -26,6 +26,15 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
+class QueuePage:
+    """One page of /queue as the database cut it: the rows in display order and how many the
+    whole (filtered) queue holds."""
+
+    total: int
+    rows: tuple[QueueRow, ...] = ()
+
+
+@dataclass(frozen=True)
 class RequestCard:
     """One request with its client, for /paid, /done, /reply, /next and the dashboard card."""
 

@@ -151,6 +151,9 @@ async def test_the_foundation_journey(
             "message",
             "edited_message",
             "callback_query",
+            "business_connection",  # Business mode is on by default: harmless until she connects the bot
+            "business_message",
+            "edited_business_message",
         }
     else:
         assert telegram_api.called("getUpdates")[0].params["allowed_updates"]

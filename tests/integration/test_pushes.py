@@ -368,3 +368,31 @@ async def test_the_scheduler_runs_the_sweep_and_wake_runs_it_at_once(sessions, p
         await reminded(2)  # long before the hour's interval
     finally:
         scheduler.shutdown(wait=False)
+
+
+async def test_a_wake_during_a_sweep_sends_the_sweep_round_again(sessions, practitioner, texts) -> None:
+    """The scheduler skips a run asked for while one is in progress; the running sweep, already past
+    the reminders, must not leave the change it was woken for to the next tick."""
+    clock = FakeClock(MONDAY)
+    pushes = pushes_for(sessions, practitioner, clock, texts)
+    first = await new_client(sessions, practitioner, clock(), name="first", address="811")
+    await book(sessions, practitioner, first, await new_request(sessions, practitioner, first, clock()),
+               MONDAY + timedelta(hours=20), MONDAY - timedelta(days=2))
+    reminders = pushes._reminders
+    booked_meanwhile = False
+
+    async def reminders_then_a_booking(now: datetime) -> int:
+        nonlocal booked_meanwhile
+        queued = await reminders(now)
+        if not booked_meanwhile:  # a booking lands and wakes the pushes while this sweep runs on
+            booked_meanwhile = True
+            second = await new_client(sessions, practitioner, clock(), name="second", address="812")
+            request = await new_request(sessions, practitioner, second, clock())
+            long_ago = MONDAY - timedelta(days=2)
+            await book(sessions, practitioner, second, request, MONDAY + timedelta(hours=22), long_ago)
+            pushes.wake()
+        return queued
+
+    pushes._reminders = reminders_then_a_booking  # type: ignore[method-assign]
+    await pushes.sweep()
+    assert len([k for k in await keys(sessions) if k.startswith("remind24:")]) == 2
