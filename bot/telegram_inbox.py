@@ -56,21 +56,14 @@ class TelegramInbox:
         A pre-checkout query is stored as settled and fed to the Dispatcher right here, before
         the webhook's 200 or the next getUpdates: Telegram cancels the checkout unless it is
         answered within 10 seconds, which a queue of earlier updates could not promise."""
-        at_once: list[str] = []
+        settled = {str(update_id): _answer_at_once(payload) for update_id, payload in updates}
         try:
             async with self.uow() as uow:
-                new = 0
-                for update_id, payload in updates:
-                    stored = await uow.inbox.store(
-                        channel=CHANNEL,
-                        external_id=str(update_id),
-                        payload=payload,
-                        now=self.clock(),
-                    )
-                    new += stored is not None
-                    if stored is not None and _answer_at_once(payload):
-                        await uow.inbox.processed(stored, self.clock())
-                        at_once.append(payload)
+                stored = await uow.inbox.store_batch(
+                    channel=CHANNEL,
+                    updates=[(str(update_id), payload, settled[str(update_id)]) for update_id, payload in updates],
+                    now=self.clock(),
+                )
                 await uow.commit()
         except IntegrityError:
             # A concurrent delivery of an update committed first: that one is stored; store
@@ -78,11 +71,14 @@ class TelegramInbox:
             if len(updates) == 1:
                 return 0
             return sum([await self.store([update]) for update in updates])
-        for payload in at_once:
-            await self._feed_at_once(payload)
-        if new:
+        new = set(stored)
+        for update_id, payload in updates:
+            if str(update_id) in new and settled[str(update_id)]:
+                new.discard(str(update_id))  # fed once, even if the batch carried it twice
+                await self._feed_at_once(payload)
+        if stored:
             self.wake()
-        return new
+        return len(stored)
 
     async def _feed_at_once(self, payload: str) -> None:
         try:

@@ -1,8 +1,9 @@
 """Raw inbound updates: made durable before a webhook answers, processed afterwards, in order."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from storage.models import InboxUpdate
 from storage.scoped import Scoped
@@ -26,6 +27,41 @@ class InboxRepo(Scoped):
         self.session.add(update)
         await self.session.flush()
         return update
+
+    async def store_batch(
+        self, *, channel: str, updates: Sequence[tuple[str, str, bool]], now: datetime
+    ) -> list[str]:
+        """Many raw updates (external id, payload, settled already) in two statements, not two per
+        row: the webhook's group commit writes a batch while requests wait on one fsync. Returns
+        the external ids that were new; a repeat, stored before or earlier in the batch, is not."""
+        ids = [external_id for external_id, _, _ in updates]
+        seen = set(
+            await self.session.scalars(
+                select(InboxUpdate.external_id).where(
+                    InboxUpdate.practitioner_id == self.pid,
+                    InboxUpdate.channel == channel,
+                    InboxUpdate.external_id.in_(ids),
+                )
+            )
+        )
+        rows = []
+        for external_id, payload, settled in updates:
+            if external_id in seen:
+                continue
+            seen.add(external_id)
+            rows.append(
+                {
+                    "practitioner_id": self.pid,
+                    "channel": channel,
+                    "external_id": external_id,
+                    "payload": payload,
+                    "received_at": now,
+                    "processed_at": now if settled else None,
+                }
+            )
+        if rows:
+            await self.session.execute(insert(InboxUpdate), rows)
+        return [row["external_id"] for row in rows]
 
     async def pending(self, channel: str, limit: int = 100) -> list[InboxUpdate]:
         rows = await self.session.scalars(

@@ -214,3 +214,18 @@ async def test_inbox_keeps_one_copy_per_update_and_hands_them_out_in_order(sessi
     async with UnitOfWork(sessions, practitioner) as uow:
         left = await uow.inbox.pending("telegram")
         assert [(u.external_id, u.attempts, u.last_error) for u in left] == [("101", 1, "boom")]
+
+
+async def test_a_batch_of_updates_is_stored_once_each_in_arrival_order(sessions, practitioner: int) -> None:
+    """The webhook's group commit: repeats, stored before or inside the batch, add nothing."""
+    async with UnitOfWork(sessions, practitioner) as uow:
+        await uow.inbox.store(channel="telegram", external_id="200", payload="{}", now=NOW)
+        await uow.commit()
+    batch = [("201", '{"a": 1}', False), ("200", "{}", False), ("202", "{}", True), ("201", '{"a": 2}', False)]
+    async with UnitOfWork(sessions, practitioner) as uow:
+        new = await uow.inbox.store_batch(channel="telegram", updates=batch, now=NOW)
+        await uow.commit()
+    assert new == ["201", "202"]
+    async with UnitOfWork(sessions, practitioner) as uow:
+        pending = await uow.inbox.pending("telegram")  # 202 came settled (a pre-checkout, answered at once)
+        assert [(u.external_id, u.payload, u.attempts) for u in pending] == [("200", "{}", 0), ("201", '{"a": 1}', 0)]
