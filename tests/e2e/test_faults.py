@@ -200,6 +200,8 @@ async def test_a_minute_of_faults_delivers_everything_once_in_order(
         )
         await at(max(w.ends for w in windows.values()))
         drain_seconds = await drain(app)
+        async with app.state.desk.uow() as uow:  # what was queued up to the moment all had left
+            drained_up_to = await uow.session.scalar(select(func.max(OutboxItem.id))) or 0
         await log_in(http)
         page = (await http.get("/desk/api/state")).json()
     shown = {row["id"]: row["state"] for row in page["undelivered"]}
@@ -222,7 +224,9 @@ async def test_a_minute_of_faults_delivers_everything_once_in_order(
     unanswered = [c for c, directions in per_client.items() if not answered(directions)]
     assert not unanswered, f"clients with a message followed by no reply: {unanswered[:5]}"
 
-    channel_rows = [r for r in rows if r.channel in windows]
+    # A push sweep (30 s tick, real clock) may queue a row after the drain, just before the app
+    # stops: it had no chance to leave and is no part of the fault traffic. Any other row counts.
+    channel_rows = [r for r in rows if r.channel in windows and (r.id <= drained_up_to or r.state != "pending")]
     states = Counter(r.state for r in channel_rows)
     assert set(states) <= {"sent", "uncertain"}, states
 
