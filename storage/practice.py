@@ -84,20 +84,8 @@ class PracticeRepo(Scoped):
         for request, name, channel, questions in await self.requests.board():
             positions[request.service] = positions.get(request.service, 0) + 1
             rows.append(
-                QueueRow(
-                    request_id=request.id,
-                    client_id=request.client_id,
-                    client_name=name,
-                    service=request.service,
-                    stage=Stage(request.stage),
-                    paid=request.payment_state == "paid",
-                    emergency=request.is_emergency,
-                    created_at=request.created_at,
-                    submitted_at=request.submitted_at,
-                    deadline_at=request.deadline_at,
-                    position=positions[request.service],
-                    channel=channel,
-                    questions=questions,
+                _queue_row(
+                    request, name, channel, questions, position=positions[request.service],
                     flagged=request.client_id in flagged,
                 )
             )
@@ -196,22 +184,7 @@ class PracticeRepo(Scoped):
             .where(Request.practitioner_id == self.pid, Request.id.in_(request_ids))
         )
         return {
-            request.id: QueueRow(
-                request_id=request.id,
-                client_id=request.client_id,
-                client_name=name,
-                service=request.service,
-                stage=Stage(request.stage),
-                paid=request.payment_state == "paid",
-                emergency=request.is_emergency,
-                created_at=request.created_at,
-                submitted_at=request.submitted_at,
-                deadline_at=request.deadline_at,
-                position=0,
-                channel=ch or "",
-                questions=int(count),
-                flagged=flagged_at is not None,
-            )
+            request.id: _queue_row(request, name, ch or "", int(count), position=0, flagged=flagged_at is not None)
             for request, name, flagged_at, ch, count in found
         }
 
@@ -295,3 +268,22 @@ class PracticeRepo(Scoped):
             .order_by(Request.id.desc())
             .limit(1)
         )
+
+
+def _queue_row(request: Request, name: str, channel: str, questions: int, *, position: int, flagged: bool) -> QueueRow:
+    return QueueRow(
+        request_id=request.id,
+        client_id=request.client_id,
+        client_name=name,
+        service=request.service,
+        stage=Stage(request.stage),
+        paid=request.payment_state == "paid",
+        emergency=request.is_emergency,
+        created_at=request.created_at,
+        submitted_at=request.submitted_at,
+        deadline_at=request.deadline_at,
+        position=position,
+        channel=channel,
+        questions=questions,
+        flagged=flagged,
+    )

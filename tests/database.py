@@ -194,3 +194,24 @@ def close_now(path: Path) -> None:
 def url_for(path: Path) -> str:
     """The database URL standing for a db_path fixture's value on the selected backend."""
     return _registered.get(path, f"sqlite+aiosqlite:///{path}")
+
+
+# Redis for the scale-out tests (several processes sharing rate buckets): db 15, the tests' own.
+REDIS_URL = os.environ.get("PRIEM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def redis_reachable() -> bool:
+    """Whether Redis answers; if so its test database is emptied (no rate windows left over)."""
+    try:
+        from redis import asyncio as aioredis
+    except ImportError:
+        return False
+    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        await client.ping()
+        await client.flushdb()
+        return True
+    except Exception:
+        return False
+    finally:
+        await client.aclose()

@@ -12,7 +12,6 @@ decision is queued once between the two processes and each message reaches the s
 import asyncio
 import contextlib
 import json
-import os
 import sys
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from storage.models import OutboxItem, PractitionerAlert, ScheduledJob
 from storage.pushes import PushRepo
 from storage.uow import UnitOfWork, ensure_practitioner
 from tests import database
+from tests.database import REDIS_URL, redis_reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = 30
@@ -39,27 +39,10 @@ INSTANTS = (
     FIRST_CALL + timedelta(minutes=45),  # every call began ≥ 15 min ago, still booked: a no-show each
 )
 HER = "999"
-REDIS_URL = os.environ.get("PRIEM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 pytestmark = pytest.mark.skipif(
     not database.reachable_now(), reason=f"PostgreSQL not reachable at {database.ADMIN_URL}"
 )
-
-
-async def redis_reachable() -> bool:
-    try:
-        from redis import asyncio as aioredis
-    except ImportError:
-        return False
-    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        await client.ping()
-        await client.flushdb()  # db 15: the tests' own; no rate windows left from a previous run
-        return True
-    except Exception:
-        return False
-    finally:
-        await client.aclose()
 
 
 class Sink:

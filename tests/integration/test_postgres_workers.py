@@ -8,7 +8,6 @@ have sent something, so the run really is concurrent.
 
 import asyncio
 import contextlib
-import os
 import sys
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -23,30 +22,14 @@ from storage.engine import make_engine, session_factory
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork, ensure_practitioner
 from tests import database
+from tests.database import REDIS_URL, redis_reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 CHATS, PER_CHAT = 30, 10
-REDIS_URL = os.environ.get("PRIEM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 pytestmark = pytest.mark.skipif(
     not database.reachable_now(), reason=f"PostgreSQL not reachable at {database.ADMIN_URL}"
 )
-
-
-async def redis_reachable() -> bool:
-    try:
-        from redis import asyncio as aioredis
-    except ImportError:
-        return False
-    client = aioredis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        await client.ping()
-        await client.flushdb()  # db 15: this test's own; no rate windows left from a previous run
-        return True
-    except Exception:
-        return False
-    finally:
-        await client.aclose()
 
 
 class Sink:
