@@ -14,7 +14,6 @@ from datetime import datetime
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from bot.group_commit import GroupCommit
 from bot.wakeup import Wakeup
@@ -57,20 +56,13 @@ class TelegramInbox:
         the webhook's 200 or the next getUpdates: Telegram cancels the checkout unless it is
         answered within 10 seconds, which a queue of earlier updates could not promise."""
         settled = {str(update_id): _answer_at_once(payload) for update_id, payload in updates}
-        try:
-            async with self.uow() as uow:
-                stored = await uow.inbox.store_batch(
-                    channel=CHANNEL,
-                    updates=[(str(update_id), payload, settled[str(update_id)]) for update_id, payload in updates],
-                    now=self.clock(),
-                )
-                await uow.commit()
-        except IntegrityError:
-            # A concurrent delivery of an update committed first: that one is stored; store
-            # the rest of a batch one by one so that none of them is lost with it.
-            if len(updates) == 1:
-                return 0
-            return sum([await self.store([update]) for update in updates])
+        async with self.uow() as uow:  # a concurrent delivery stored first is skipped, not an error
+            stored = await uow.inbox.store_batch(
+                channel=CHANNEL,
+                updates=[(str(update_id), payload, settled[str(update_id)]) for update_id, payload in updates],
+                now=self.clock(),
+            )
+            await uow.commit()
         new = set(stored)
         for update_id, payload in updates:
             if str(update_id) in new and settled[str(update_id)]:

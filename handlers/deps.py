@@ -39,7 +39,7 @@ async def get_practice(request: Request) -> Practice:
     return tenant.practice if tenant is not None else request.app.state.practice
 
 
-def get_templates(request: Request) -> Jinja2Templates:
+async def get_templates(request: Request) -> Jinja2Templates:
     return request.app.state.templates
 
 

@@ -24,7 +24,7 @@ router = APIRouter(tags=["payments"])
 STRIPE_WEBHOOK_PATH = "/webhook/payments/stripe"
 
 
-def get_payments(request: Request) -> Payments:
+async def get_payments(request: Request) -> Payments:
     payments = getattr(request.app.state, "payments", None)
     if payments is None or payments.stripe is None:
         raise HTTPException(status_code=404)

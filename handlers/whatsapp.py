@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 EMPTY_TWIML = str(MessagingResponse())  # replies leave through the outbox, never in the answer
 
 
-def get_whatsapp(request: Request) -> WhatsApp:
+async def get_whatsapp(request: Request) -> WhatsApp:
     return request.app.state.whatsapp
 
 

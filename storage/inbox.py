@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.models import InboxUpdate
 from storage.scoped import Scoped
@@ -31,45 +32,40 @@ class InboxRepo(Scoped):
     async def store_batch(
         self, *, channel: str, updates: Sequence[tuple[str, str, bool]], now: datetime
     ) -> list[str]:
-        """Many raw updates (external id, payload, settled already) in two statements, not two per
-        row: the webhook's group commit writes a batch while requests wait on one fsync. Returns
-        the external ids that were new; a repeat, stored before or earlier in the batch, is not."""
-        ids = [external_id for external_id, _, _ in updates]
-        seen = set(
-            await self.session.scalars(
-                select(InboxUpdate.external_id).where(
-                    InboxUpdate.practitioner_id == self.pid,
-                    InboxUpdate.channel == channel,
-                    InboxUpdate.external_id.in_(ids),
-                )
-            )
+        """Many raw updates (external id, payload, settled already) in one statement: the
+        webhook's group commit writes a batch while requests wait on one fsync. Returns the
+        external ids that were new; a repeat, stored before or earlier in the batch, is not."""
+        rows = [
+            {
+                "practitioner_id": self.pid,
+                "channel": channel,
+                "external_id": external_id,
+                "payload": payload,
+                "received_at": now,
+                "processed_at": now if settled else None,
+            }
+            for external_id, payload, settled in updates
+        ]
+        # ON CONFLICT DO NOTHING skips a repeat stored before, by a concurrent worker or earlier
+        # in this batch; RETURNING names the rows that were new. One statement, one round trip.
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(InboxUpdate)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["practitioner_id", "channel", "external_id"])
+            .returning(InboxUpdate.external_id)
         )
-        rows = []
-        for external_id, payload, settled in updates:
-            if external_id in seen:
-                continue
-            seen.add(external_id)
-            rows.append(
-                {
-                    "practitioner_id": self.pid,
-                    "channel": channel,
-                    "external_id": external_id,
-                    "payload": payload,
-                    "received_at": now,
-                    "processed_at": now if settled else None,
-                }
-            )
-        if rows:
-            await self.session.execute(insert(InboxUpdate), rows)
-        return [row["external_id"] for row in rows]
+        return list(await self.session.scalars(statement))
 
-    async def pending(self, channel: str, limit: int = 100) -> list[InboxUpdate]:
+    async def pending(self, channel: str, limit: int = 100, after: int = 0) -> list[InboxUpdate]:
+        """Unprocessed rows in arrival order; `after` pages past rows a pass leaves waiting."""
         rows = await self.session.scalars(
             select(InboxUpdate)
             .where(
                 InboxUpdate.practitioner_id == self.pid,
                 InboxUpdate.channel == channel,
                 InboxUpdate.processed_at.is_(None),
+                InboxUpdate.id > after,
             )
             .order_by(InboxUpdate.id)
             .limit(limit)

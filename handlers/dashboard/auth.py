@@ -202,7 +202,12 @@ def database(request: Request) -> async_sessionmaker[AsyncSession]:
     return request.app.state.practice.sessions
 
 
-AuthDep = Annotated[DashboardAuth, Depends(get_auth)]
+async def _auth_dependency(request: Request) -> DashboardAuth:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
+    return get_auth(request)
+
+
+AuthDep = Annotated[DashboardAuth, Depends(_auth_dependency)]
 
 
 async def current(request: Request) -> DeskSession | None:
@@ -235,7 +240,7 @@ async def api_login(request: Request) -> DeskSession:
     return session
 
 
-def api_csrf(request: Request, session: Annotated[DeskSession, Depends(api_login)]) -> DeskSession:
+async def api_csrf(request: Request, session: Annotated[DeskSession, Depends(api_login)]) -> DeskSession:
     """JSON posts carry the session's token in a header: a cross-site page cannot set one."""
     if not hmac.compare_digest(request.headers.get(CSRF_HEADER, "").encode(), session.csrf.encode()):
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
