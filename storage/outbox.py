@@ -3,7 +3,7 @@
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -76,13 +76,22 @@ class OutboxRelayStore:
         keeps two relays on PostgreSQL from selecting the same rows (SQLite has one writer).
         """
         earlier = aliased(OutboxItem)
-        blocked = exists().where(
-            # Two practitioners' bots writing to the same chat id are two chats.
-            earlier.practitioner_id == OutboxItem.practitioner_id,
-            earlier.channel == OutboxItem.channel,
-            earlier.destination == OutboxItem.destination,
-            earlier.id < OutboxItem.id,
-            earlier.state.in_(("pending", "sending")),
+        # The row is its destination's first unsent one. Asked as "its id is the smallest", an
+        # index lookup per row whatever the planner estimates; as NOT EXISTS, PostgreSQL
+        # without statistics on a just-filled outbox (autovacuum analyzes a minute later)
+        # chose a nested loop over every row of the channel: 183 ms per claim at 1,000 due
+        # rows, growing with their square (with statistics a hash anti join: 13 ms at 10,000,
+        # against 29 ms here).
+        first_unsent = (
+            select(func.min(earlier.id))
+            .where(
+                # Two practitioners' bots writing to the same chat id are two chats.
+                earlier.practitioner_id == OutboxItem.practitioner_id,
+                earlier.channel == OutboxItem.channel,
+                earlier.destination == OutboxItem.destination,
+                earlier.state.in_(("pending", "sending")),
+            )
+            .scalar_subquery()
         )
         query = (
             select(OutboxItem)
@@ -90,7 +99,7 @@ class OutboxRelayStore:
                 OutboxItem.state == "pending",
                 OutboxItem.next_attempt_at <= now,
                 OutboxItem.channel == channel,
-                ~blocked,
+                OutboxItem.id == first_unsent,
             )
             .order_by(OutboxItem.priority, OutboxItem.id)
             .limit(limit)
@@ -151,6 +160,13 @@ class OutboxRelayStore:
 
     async def get(self, item_id: int) -> OutboxItem | None:
         return await self.session.get(OutboxItem, item_id)
+
+    async def get_many(self, item_ids: Collection[int]) -> dict[int, OutboxItem]:
+        """By id, in one query: the relay records a step's finished sends together."""
+        if not item_ids:
+            return {}
+        rows = await self.session.scalars(select(OutboxItem).where(OutboxItem.id.in_(list(item_ids))))
+        return {row.id: row for row in rows}
 
     async def sent(self, item: OutboxItem, now: datetime, external_id: str | None) -> None:
         item.state, item.sent_at, item.external_id, item.lease_until = "sent", now, external_id, None
