@@ -19,6 +19,8 @@ For each database, on a fresh one migrated by Alembic:
   * the desk's whole answer to that client's «где мой расклад?» (bot/desk.py, one transaction);
   * `/queue` from her Telegram account through the command shell (bot/practice.py), first page;
   * one push sweep (bot/pushes.py: the scheduler runs it every 30 s), nothing to push.
+  * `/next` through the command shell: the first queued request taken into work (it stays
+    open, so no position moves), its client told.
 - starts the service (`bench.app:create` under uvicorn, background work on, Telegram webhook
   mode against the Bot API double) on that database and on an empty one: start-up time (spawn
   to the first 200 from /healthz) and RSS when up and 10 s later (the start-up sweep has run).
@@ -227,6 +229,12 @@ async def in_process(url: str, requests: int, reminders: int, repeat: int, show_
         lines.append(
             f"push sweep (nothing due): p50 / p99 {fmt(await timed(sweep, 3))} ms (3 sweeps; queued {sum(sweeps)})"
         )
+
+        async def next_command() -> None:
+            result = await practice.run(CommandInput("telegram", HER, "/next"))
+            assert result.allowed and not result.error
+
+        lines.append(f"/next through bot/practice.py: p50 / p99 {fmt(await timed(next_command, few))} ms ({few} calls)")
     finally:
         await engine.dispose()
     return lines

@@ -2,8 +2,9 @@
 with SQLAlchemy Core (executemany, RETURNING the ids) in a few large transactions.
 
 Bench-only: the service never writes like this (storage/ owns its statements, one unit of work
-per message). The rows are the ones storage/ would write, minus the history a real client
-leaves behind (messages, stage events), which the measured queries do not read.
+per message). The rows are the ones storage/ would write (the queue counts recounted after the
+requests), minus the history a real client leaves behind (messages, stage events), which the
+measured queries do not read.
 Ids come back from the database (RETURNING), so the PostgreSQL sequences stay right for the
 rows the service inserts afterwards.
 """
@@ -15,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage import queue_counts
+from storage.engine import session_factory
 from storage.models import Booking, Client, Identity, Request
 
 BATCH = 5000
@@ -84,7 +87,7 @@ async def requests(
     told its current position (notified_position), so the push sweep finds nothing to say
     until the queue moves."""
     first = first_submitted or now - timedelta(seconds=len(client_ids) + 60)
-    return await _returning(
+    ids = await _returning(
         engine,
         Request.__table__,
         [
@@ -103,6 +106,11 @@ async def requests(
             for n, client_id in enumerate(client_ids)
         ],
     )
+    # The queue's counts (storage/queue_counts.py), which RequestRepo keeps as it writes requests.
+    async with session_factory(engine)() as session:
+        await queue_counts.rebuild(session, pid)
+        await session.commit()
+    return ids
 
 
 async def bookings(

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -72,6 +73,14 @@ class Practitioner(Base):
     whatsapp_from: Mapped[str | None] = mapped_column(String(64), unique=True)
     timezone: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str | None] = mapped_column(String(255))  # scrypt (storage/platform.py)
+    # Her own catalogue.toml, as the text she gave (`practitioner add|set --catalogue`), checked by
+    # bot/catalogue_file.py before it is stored; None: the deployment's catalogue.toml.
+    catalogue: Mapped[str | None] = mapped_column(Text)
+    # Her payments, like her bot token (bot/payments/setup.py practitioner_payments): a provider
+    # token makes her Telegram invoices card payments; Stripe keys give her clients payment links.
+    telegram_payment_token: Mapped[str | None] = mapped_column(String(200))
+    stripe_api_key: Mapped[str | None] = mapped_column(String(255))
+    stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))
 
 
 class Client(Base):
@@ -133,6 +142,8 @@ class Request(Base):
         Index("ix_requests_open", "practitioner_id", "stage", "service", "is_emergency"),
         Index("ix_requests_lane", "practitioner_id", "service", "is_emergency", "stage", "submitted_at", "id"),
         Index("ix_requests_done", "practitioner_id", "service", "done_at"),
+        # Revision 0013: /next's pick (storage/practice.py `next_queued`), by deadline, else submission.
+        Index("ix_requests_next", "practitioner_id", "stage", "is_emergency", "deadline_at", "submitted_at", "id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"))
@@ -151,6 +162,21 @@ class Request(Base):
     result_link: Mapped[str | None] = mapped_column(Text)
     # The last queue position pushed to the client: updates go out only when it changed.
     notified_position: Mapped[int | None] = mapped_column(Integer)
+
+
+class QueueCount(Base):
+    """How many open requests of a service were submitted in one day, hour or minute (`level`;
+    `bucket` counts those units since 1970 UTC). Kept in step with `requests` by RequestRepo in
+    the same transaction (storage/queue_counts.py): a position is a sum of a few rows plus a count
+    within one minute, and queue lengths a sum of the day rows, whatever the queue's size.
+    Revision 0013."""
+
+    __tablename__ = "queue_counts"
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    service: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class Question(Base):
@@ -421,8 +447,17 @@ class DashboardSession(Base):
     rows: a restart or a second worker keeps her logged in; logout deletes the row."""
 
     __tablename__ = "dashboard_sessions"
+    # A practitioner's session names her; the platform admin's (handlers/platform_admin.py) names
+    # no practitioner at all, and each login looks up only rows of its own role.
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'practitioner' AND practitioner_id IS NOT NULL) OR (role = 'admin' AND practitioner_id IS NULL)",
+            name="role_owner",
+        ),
+    )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="practitioner", server_default="practitioner")
+    practitioner_id: Mapped[int | None] = mapped_column(ForeignKey("practitioners.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     csrf: Mapped[str] = mapped_column(String(64))  # the hidden token every form of this session posts
     # What the last action said, shown once on the next page: [{"text": …, "error": bool}].

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.model import Stage
@@ -96,17 +96,22 @@ class PracticeRepo(Scoped):
         (the whole queue only), then each service's planned requests in catalogue order (`order`;
         services no longer in it last, by position), each by submission. A position counts
         within the service, its emergencies first, as in `board`. Totals come from counts over
-        ix_requests_open; each lane is read with LIMIT/OFFSET (ix_requests_lane), so a page
+        the queue lengths (storage/queue_counts.py) less the emergencies, counted per service on
+        ix_requests_lane; each lane is read with LIMIT/OFFSET (ix_requests_lane), so a page
         costs its rows, not the queue."""
+        lengths = await self.requests.queue_lengths()
         counted = await self.session.execute(
-            select(Request.service, Request.is_emergency, func.count())
-            .where(Request.practitioner_id == self.pid, Request.stage.in_(OPEN))
-            .group_by(Request.service, Request.is_emergency)
+            select(Request.service, func.count())
+            .where(
+                Request.practitioner_id == self.pid,
+                Request.service.in_(sorted(lengths)),
+                Request.is_emergency == true(),  # not IS TRUE: that PostgreSQL cannot look up in an index
+                Request.stage.in_(OPEN),
+            )
+            .group_by(Request.service)
         )
-        urgent: dict[str, int] = {}
-        planned: dict[str, int] = {}
-        for key, emergency, count in counted:
-            (urgent if emergency else planned)[key] = int(count)
+        urgent = {key: int(count) for key, count in counted}
+        planned = {key: n - urgent.get(key, 0) for key, n in lengths.items()}
         lanes: list[tuple[str, int]] = []  # (lane, size): a service key, or one of the two below
         if service is None:
             lanes.append((_URGENT, sum(urgent.values())))
@@ -122,6 +127,61 @@ class PracticeRepo(Scoped):
                 rows += await self._lane(lane, skip, end - skip, urgent, order)
             start += size
         return QueuePage(total=start, rows=tuple(rows))
+
+    async def next_queued(self) -> int | None:
+        """The request /next takes: a queued (paid) one, emergencies first, then by deadline, else
+        submission, else creation, then number — what it took when it sorted the whole queue.
+        One ordering over those three times cannot follow an index, so each is asked for its
+        first request on ix_requests_next (a few rows each, not the queue), and the first of
+        those wins."""
+        queued = (Request.practitioner_id == self.pid, Request.stage == Stage.QUEUED.value)
+        for emergency in (True, False):
+            # `=`, not IS: PostgreSQL's B-tree serves `is_emergency = false`, never `IS false`.
+            lane = (*queued, Request.is_emergency == emergency)
+            # (time, which requests, order). The leading NULL columns in the orders change nothing
+            # but let PostgreSQL see the index's order (it does not take IS NULL for equality).
+            firsts = [
+                (Request.deadline_at, (Request.deadline_at.is_not(None),), (Request.deadline_at, Request.id)),
+                (
+                    Request.submitted_at,
+                    (Request.deadline_at.is_(None), Request.submitted_at.is_not(None)),
+                    (Request.deadline_at, Request.submitted_at, Request.id),
+                ),
+                (
+                    Request.created_at,
+                    (Request.deadline_at.is_(None), Request.submitted_at.is_(None)),
+                    (Request.created_at, Request.id),
+                ),
+            ]
+            found = []
+            for at, which, order in firsts:
+                row = (
+                    await self.session.execute(select(at, Request.id).where(*lane, *which).order_by(*order).limit(1))
+                ).first()
+                if row is not None:
+                    found.append((row[0], row[1]))
+            if found:
+                return min(found)[1]
+        return None
+
+    async def open_by_stage(self) -> dict[str, int]:
+        """Open requests per stage (what /next says when nothing is queued)."""
+        rows = await self.session.execute(
+            select(Request.stage, func.count())
+            .where(Request.practitioner_id == self.pid, Request.stage.in_(OPEN))
+            .group_by(Request.stage)
+        )
+        return {stage: int(count) for stage, count in rows}
+
+    async def clients_with_open_requests(self) -> list[int]:
+        """Every client with an open request, once each, by number (whom /pause tells)."""
+        rows = await self.session.scalars(
+            select(Request.client_id)
+            .where(Request.practitioner_id == self.pid, Request.stage.in_(OPEN))
+            .distinct()
+            .order_by(Request.client_id)
+        )
+        return list(rows)
 
     async def _lane(
         self, lane: str, skip: int, take: int, urgent: dict[str, int], order: Sequence[str]

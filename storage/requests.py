@@ -1,15 +1,17 @@
-"""Requests, their questions and their stage history; queue positions derive from timestamps."""
+"""Requests, their questions and their stage history; queue positions derive from timestamps
+(counted through storage/queue_counts.py, which every stage change keeps in step)."""
 
 from datetime import datetime
 from statistics import median
 
 from sqlalchemy import func, select
 
+from storage import queue_counts
 from storage.bookings import SETTLED_BY_STAGE, BookingRepo
 from storage.models import Client, Identity, Question, Request, StageChange
+from storage.queue_counts import OPEN
 from storage.scoped import Scoped
 
-OPEN = ("submitted", "queued", "in_work")
 # Each stage stamps its own column, so statistics never need the event log to be replayed.
 STAMP = {
     "submitted": "submitted_at",
@@ -48,6 +50,7 @@ class RequestRepo(Scoped):
     async def change_stage(self, request: Request, stage: str, now: datetime) -> None:
         if request.practitioner_id != self.pid:
             raise PermissionError("request belongs to another practitioner")
+        was = await self._locked_member(request)
         request.stage = stage
         column = STAMP.get(stage)
         if column and getattr(request, column) is None:
@@ -58,10 +61,31 @@ class RequestRepo(Scoped):
             # released (the slot is free again). Whoever changes the stage, the slot follows.
             await BookingRepo(self.session, self.pid).settle(request.id, SETTLED_BY_STAGE[stage], now)
         await self.session.flush()
+        now_member = queue_counts.member(request)
+        if now_member != was:
+            if was is not None:
+                await queue_counts.shift(self.session, queue_counts.keys(*was), -1)
+            if now_member is not None:
+                await queue_counts.shift(self.session, queue_counts.keys(*now_member), +1)
         if stage == "submitted" and request.notified_position is None:
             # The confirmation tells the client their place: the position pushes start from it,
             # so a move right after booking is pushed, not silently recorded.
             request.notified_position = await self.position(request)
+
+    async def _locked_member(self, request: Request) -> queue_counts.Member | None:
+        """Where the request counts in the queue as stored, its row locked till the commit: two
+        workers changing one request's stage at once (her /done, the client's cancel) then take
+        turns, and the second sees the first's stage, so the request leaves the counts once. On
+        SQLite, one writer at a time, FOR UPDATE is left out by SQLAlchemy and not needed."""
+        row = (
+            await self.session.execute(
+                select(Request.practitioner_id, Request.service, Request.stage, Request.submitted_at)
+                .where(Request.practitioner_id == self.pid, Request.id == request.id)
+                .with_for_update()
+            )
+        ).one()
+        pid, service, stage, submitted_at = row
+        return (pid, service, submitted_at) if stage in OPEN else None
 
     async def mark_paid(self, request: Request, deadline_at: datetime | None, now: datetime) -> None:
         if request.practitioner_id != self.pid:
@@ -103,37 +127,35 @@ class RequestRepo(Scoped):
         return list(rows)
 
     async def position(self, request: Request) -> int | None:
-        """1-based place among the open requests of its service, in order of submission."""
+        """1-based place among the open requests of its service, in order of submission (then id)."""
         if request.stage not in OPEN or request.submitted_at is None:
             return None
+        at = request.submitted_at
         same_queue = (Request.practitioner_id == self.pid, Request.service == request.service, Request.stage.in_(OPEN))
-        # Two counts, each one range of ix_requests_queue, rather than one count over an OR: the OR
-        # kept SQLite from bounding the scan by submitted_at (it counted the whole queue) and sent
-        # PostgreSQL to a bitmap OR over the heap (bench/bigqueue.py: 60 → 27 ms at 100,000 ahead
-        # on PostgreSQL, 28 → 15 ms on SQLite, on a loaded machine). Still linear in the requests
-        # ahead: a count, not a stored rank.
-        before = (
+        # Whole minutes before its own from storage/queue_counts.py (a few dozen rows, whatever
+        # the queue's length); then two counts of requests, each one short range of
+        # ix_requests_queue: earlier in its minute, and the same instant with a lower id. (One
+        # count over an OR kept SQLite from bounding the scan and sent PostgreSQL to a bitmap OR.)
+        earlier_minutes = queue_counts.ahead(self.pid, request.service, at)
+        this_minute = (
             select(func.count())
             .select_from(Request)
-            .where(*same_queue, Request.submitted_at < request.submitted_at)
+            .where(*same_queue, Request.submitted_at >= queue_counts.minute_start(at), Request.submitted_at < at)
             .scalar_subquery()
         )
         tied = (
             select(func.count())
             .select_from(Request)
-            .where(*same_queue, Request.submitted_at == request.submitted_at, Request.id < request.id)
+            .where(*same_queue, Request.submitted_at == at, Request.id < request.id)
             .scalar_subquery()
         )
-        ahead = await self.session.scalar(select(before + tied))
+        ahead = await self.session.scalar(select(earlier_minutes + this_minute + tied))
         return int(ahead or 0) + 1
 
     async def queue_lengths(self) -> dict[str, int]:
-        rows = await self.session.execute(
-            select(Request.service, func.count())
-            .where(Request.practitioner_id == self.pid, Request.stage.in_(OPEN))
-            .group_by(Request.service)
-        )
-        return {service: int(count) for service, count in rows}
+        """Open requests per service, from the day rows of storage/queue_counts.py (not a count of
+        every open request: the desk asks for every message)."""
+        return await queue_counts.lengths(self.session, self.pid)
 
     async def days_per_completion(self, service: str, window: int = 10) -> float | None:
         """Recent median time between completions, in days; None until there is a history."""

@@ -21,8 +21,8 @@ async def start(env: Env, until: datetime | None, note: str) -> list[PracticeEff
     """/pause with its end and note already read: the dashboard's pause form runs this through
     the same shell (bot/practice.Practice.run), so both start a pause exactly alike."""
     active = await _active(env)
-    rows = await env.uow.practice.queue_rows()
-    return decide.pause(active, until, note, rows, env.ctx)
+    clients = await env.uow.practice.clients_with_open_requests()
+    return decide.pause(active, until, note, clients, env.ctx)
 
 
 async def resume(env: Env, command: Command) -> list[PracticeEffect]:

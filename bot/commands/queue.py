@@ -14,14 +14,10 @@ async def queue(env: Env, command: Command) -> list[PracticeEffect]:
 
 
 async def next_request(env: Env, command: Command) -> list[PracticeEffect]:
-    rows = await env.uow.practice.queue_rows()
-    cards = {}
-    for row in rows:
-        if row.stage.value == "queued":
-            card = await env.uow.practice.card(row.request_id, env.ctx.now)
-            if card is not None:
-                cards[row.request_id] = card
-    return decide.next_request(rows, cards, env.ctx)
+    found = await env.uow.practice.next_queued()
+    card = await env.uow.practice.card(found, env.ctx.now) if found is not None else None
+    waiting = await env.uow.practice.open_by_stage() if card is None else {}
+    return decide.next_request(card, waiting.get("submitted", 0), waiting.get("in_work", 0), env.ctx)
 
 
 COMMANDS: dict[str, Run] = {"queue": queue, "next": next_request}

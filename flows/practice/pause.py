@@ -2,13 +2,14 @@
 QueueStats.paused_until), every client with an open request is told once, and those told hear
 when she is back."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows.model import OPEN_STAGES, Priority
+from flows.model import Priority
 from flows.practice.args import BadArgument
 from flows.practice.effects import Answer, EndPause, Notify, PracticeEffect, StartPause
-from flows.practice.views import PracticeContext, QueueRow
+from flows.practice.views import PracticeContext
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ def resume_prefix(starts_at: datetime) -> str:
 
 
 def pause(
-    active: PauseView | None, until: datetime | None, note: str, rows: list[QueueRow], ctx: PracticeContext
+    active: PauseView | None, until: datetime | None, note: str, clients: Sequence[int], ctx: PracticeContext
 ) -> list[PracticeEffect]:
+    """`clients`: those with an open request, each told once."""
     if active is not None:
         raise BadArgument(
             "cmd-error-pause-on",
@@ -40,9 +42,9 @@ def pause(
         raise BadArgument("cmd-error-in-past", given=until.strftime("%Y-%m-%d %H:%M"))
     note_line = Answer("client-pause-note", {"note": note}) if note else ""
     prefix = notice_prefix(ctx.now)
-    clients = sorted({r.client_id for r in rows if r.stage in OPEN_STAGES})
+    told = sorted(set(clients))
     effects: list[PracticeEffect] = [StartPause(until, note)]
-    for client_id in clients:
+    for client_id in told:
         effects.append(
             Notify(
                 client_id,
@@ -55,7 +57,7 @@ def pause(
     effects.append(
         Answer(
             "cmd-pause-ok-until" if until is not None else "cmd-pause-ok-open",
-            {"until_at": until, "told": len(clients)},
+            {"until_at": until, "told": len(told)},
         )
     )
     return effects

@@ -96,34 +96,30 @@ def _line(row: QueueRow, ctx: PracticeContext) -> Answer:
     return Answer("cmd-queue-line", params)
 
 
-def next_request(rows: list[QueueRow], cards: dict[int, RequestCard], ctx: PracticeContext) -> list[PracticeEffect]:
-    """Take the next paid request into work: emergencies first, then by position across services
-    in order of submission. The client is told work has started (forgotten questions now close)."""
-    in_work = [r for r in rows if r.stage is Stage.IN_WORK]
-    queued = [r for r in rows if r.stage is Stage.QUEUED]
-    if not queued:
-        unpaid = sum(1 for r in rows if r.stage is Stage.SUBMITTED)
-        return [Answer("cmd-next-empty", {"unpaid": unpaid, "in_work": len(in_work)})]
-    queued.sort(key=lambda r: (not r.emergency, r.deadline_at or r.submitted_at or r.created_at, r.request_id))
-    row = queued[0]
-    card = cards[row.request_id]
-    service = ctx.catalogue.get(row.service)
-    name = service.name(ctx.language) if service else row.service
+def next_request(card: RequestCard | None, unpaid: int, in_work: int, ctx: PracticeContext) -> list[PracticeEffect]:
+    """Take the next paid request into work: `card`, the first queued one — emergencies first,
+    then by deadline (else submission) across services (storage/practice.py `next_queued`). The
+    client is told work has started (forgotten questions now close). None queued: say how many
+    wait for payment (`unpaid`) and are in work."""
+    if card is None:
+        return [Answer("cmd-next-empty", {"unpaid": unpaid, "in_work": in_work})]
+    service = ctx.catalogue.get(card.service)
+    name = service.name(ctx.language) if service else card.service
     questions = tuple(Answer("cmd-question-line", {"n": i, "text": q}) for i, q in enumerate(card.questions, 1))
     return [
-        ChangeStage(row.request_id, Stage.IN_WORK),
+        ChangeStage(card.request_id, Stage.IN_WORK),
         Notify(
-            row.client_id,
+            card.client_id,
             "client-work-started",
-            key=f"started:{row.request_id}",
-            params={"number": row.request_id, "service": ServiceName(row.service)},
-            request_id=row.request_id,
+            key=f"started:{card.request_id}",
+            params={"number": card.request_id, "service": ServiceName(card.service)},
+            request_id=card.request_id,
         ),
         Answer(
             "cmd-next",
             {
-                "number": row.request_id,
-                "client": row.client_name,
+                "number": card.request_id,
+                "client": card.client_name,
                 "service": name,
                 "questions": Answer("cmd-lines", {"lines": questions}) if questions else Answer("cmd-no-questions"),
             },

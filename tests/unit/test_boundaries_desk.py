@@ -10,10 +10,10 @@ from bot.catalogue_file import CatalogueError, load_catalogue
 from flows import boundaries
 from flows.effects import NEW, Alert, ChangeStage, Flag, Say
 from flows.model import PaymentEvent, QueueStats, Stage
-from flows.practice import clients, pause, stats
+from flows.practice import clients, pause, queue, stats
 from flows.practice.args import BadArgument, Until
 from flows.practice.effects import Answer, EndPause, Notify, Restrict, StartPause, Unrestrict
-from flows.practice.views import ClientCard, PracticeContext, QueueRow
+from flows.practice.views import ClientCard, PracticeContext, RequestCard
 from tests.factories import ROOT, WORKING_TIME, catalogue, client, context
 
 NOW = WORKING_TIME
@@ -148,14 +148,10 @@ class TestRestrictDecision:
         assert clients.unrestrict(self.ANNA, "Анна", "k")[0].text_id == "cmd-unrestrict-not-restricted"  # type: ignore[union-attr]
 
 
-def row(request_id: int, client_id: int, stage: Stage = Stage.QUEUED) -> QueueRow:
-    return QueueRow(request_id, client_id, "К", "planned_reading", stage, True, False, NOW, NOW, None, 1)
-
-
 class TestPauseDecision:
     def test_each_client_with_an_open_request_is_told_once(self) -> None:
         until = NOW + timedelta(days=2)
-        out = pause.pause(None, until, "", [row(1, 5), row(2, 5), row(3, 6, Stage.SUBMITTED)], CTX)
+        out = pause.pause(None, until, "", [5, 6, 5], CTX)  # two requests of client 5: one notice
         assert out[0] == StartPause(until, "")
         keys = [e.key for e in out if isinstance(e, Notify)]
         assert keys == ["pause:20261124T090000:5", "pause:20261124T090000:6"]
@@ -177,6 +173,31 @@ class TestPauseDecision:
         out = pause.resume(on, [5, 6], CTX)
         assert out[0] == EndPause()
         assert [e.key for e in out if isinstance(e, Notify)] == ["resume:20261123T090000:5", "resume:20261123T090000:6"]
+
+
+class TestNextDecision:
+    CARD = RequestCard(
+        request_id=12,
+        client_id=5,
+        client_name="Анна",
+        client_restricted=False,
+        service="planned_reading",
+        stage=Stage.QUEUED,
+        paid=True,
+        emergency=False,
+        created_at=NOW,
+        questions=("Работа?", "Переезд?"),
+    )
+
+    def test_the_card_found_goes_into_work_and_its_client_is_told(self) -> None:
+        out = queue.next_request(self.CARD, 0, 0, CTX)
+        assert out[0] == ChangeStage(12, Stage.IN_WORK)
+        assert isinstance(out[1], Notify) and (out[1].client_id, out[1].key) == (5, "started:12")
+        assert isinstance(out[2], Answer) and out[2].text_id == "cmd-next"
+        assert out[2].params["client"] == "Анна" and len(out[2].params["questions"].params["lines"]) == 2
+
+    def test_nothing_queued_says_how_many_wait_for_payment_and_are_in_work(self) -> None:
+        assert queue.next_request(None, 3, 1, CTX) == [Answer("cmd-next-empty", {"unpaid": 3, "in_work": 1})]
 
 
 class TestStats:

@@ -1,6 +1,7 @@
 """Calls, pure: the slot grid and window, the client picking and moving a slot, time zones, and
 the practitioner's /slots, /reschedule, /noshow decisions."""
 
+import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -71,6 +72,24 @@ class TestGrid:
         assert calls.free(slots, 60, held) == [slots[0], slots[2]]
         assert calls.free(slots, 60, [(slots[1], 60)]) == [slots[0], slots[2]]
         assert calls.free(slots, 60, []) == slots
+
+    @pytest.mark.parametrize("seed", range(20))
+    def test_free_slots_are_those_no_booking_overlaps(self, seed: int) -> None:
+        """`free` finds overlaps by bisection: the same slots as comparing each with every booking,
+        with calls of different lengths, off the grid, touching a slot's ends, nested."""
+        rng = random.Random(seed)
+        start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+        slots = [start + timedelta(minutes=30 * n) for n in range(40)]
+        held = [
+            (
+                start + timedelta(minutes=rng.randrange(-120, 1300, rng.choice((1, 15, 30)))),
+                rng.choice((15, 30, 60, 240)),
+            )
+            for _ in range(rng.randrange(0, 25))
+        ]
+        for minutes in (30, 60, 90):
+            naive = [s for s in slots if not any(calls.overlaps(s, minutes, b, bm) for b, bm in held)]
+            assert calls.free(slots, minutes, held) == naive
 
     def test_a_slot_payload_round_trips(self) -> None:
         assert calls.unstamp(calls.stamp(THURSDAY_15)) == THURSDAY_15
