@@ -5,19 +5,23 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.http import AsyncHttpClient
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 
-from bot import whatsapp_inbox
 from bot.desk import Desk
 from bot.settings import ROOT, Settings
 from bot.texts import Texts
 from bot.whatsapp_content import ButtonMessages, ContentTemplates
+from bot.whatsapp_inbox import WhatsAppInbox, WhatsAppIngest
 from bot.whatsapp_sender import WhatsAppSender, make_client
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.platform import Platform
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,12 @@ class WhatsApp:
     http_client: AsyncHttpClient
     owns_http_client: bool
     replay_seconds: float = 30.0
-    _worker: asyncio.Task[None] | None = field(default=None, init=False)
+    run_background: bool = True
+    # Each practitioner's inbox (her desk, her worker), by practitioner id: bot/whatsapp_inbox.py.
+    _inboxes: dict[int, WhatsAppInbox] = field(default_factory=dict, init=False)
+    ingest: WhatsAppIngest = field(init=False)  # the webhook's store (set by start())
+    platform: "Platform | None" = field(default=None, init=False)  # other practitioners' desks
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     @classmethod
     def open(
@@ -79,17 +88,44 @@ class WhatsApp:
         )
         return cls(token, base, sender, http, owns_http_client=http_client is None)
 
-    def start(self, desk: Desk, *, run_background: bool = True) -> None:
-        """The replay worker: unprocessed messages at start-up, then on every tick."""
+    def start(self, desk: Desk, *, run_background: bool = True, platform: "Platform | None" = None) -> None:
+        """The webhook's store, and #1's inbox: with run_background its worker and the replay tick
+        (unprocessed messages at start-up, then every replay_seconds). Without, the webhook only
+        stores (bench/, tests: they run process_pending() themselves)."""
+        self.run_background, self.platform = run_background, platform
+        default = self.inbox(desk)
+        self.ingest = WhatsAppIngest(desk.sessions, desk.clock, desk.practitioner_id, self._inbox_of)
         if run_background:
-            self._worker = asyncio.create_task(
-                whatsapp_inbox.run(desk, self.replay_seconds), name="whatsapp-inbox"
-            )
+            self._tasks.append(asyncio.create_task(default.run_replay(self.replay_seconds), name="whatsapp-replay"))
+
+    async def _inbox_of(self, practitioner_id: int) -> WhatsAppInbox | None:
+        if practitioner_id == self.ingest.default_id:
+            return self._inboxes[practitioner_id]  # #1's, made by start()
+        tenant = await self.platform.tenant(practitioner_id) if self.platform is not None else None
+        return self.inbox(tenant.desk) if tenant is not None else None
+
+    def inbox(self, desk: Desk) -> WhatsAppInbox:
+        """The practitioner's inbox, made (and its worker started) on first use: #1's at start-up,
+        another practitioner's at her first message or replay (bot/platform.py, platform_jobs)."""
+        inbox = self._inboxes.get(desk.practitioner_id)
+        if inbox is None:
+            inbox = self._inboxes[desk.practitioner_id] = WhatsAppInbox(desk)
+            if self.run_background:
+                name = f"whatsapp-inbox-{desk.practitioner_id}"
+                self._tasks.append(asyncio.create_task(inbox.run(), name=name))
+        elif inbox.desk is not desk:
+            inbox.desk = desk  # her tenant was rebuilt (a new bot token): the newest desk
+        return inbox
+
+    async def process_pending(self) -> int:
+        """Every practitioner's stored messages handled now (what the worker does when woken)."""
+        return sum([await inbox.process_pending() for inbox in list(self._inboxes.values())])
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
+        self.run_background = False  # a request still in flight starts no worker any more
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         # An injected client belongs to whoever made it (a test, a proxy-aware setup).
         if self.owns_http_client and isinstance(self.http_client, AsyncTwilioHttpClient):
             await self.http_client.close()

@@ -1,31 +1,60 @@
-"""WhatsApp inbound: a signed Twilio form is stored first, then run through the desk.
+"""WhatsApp inbound: a signed Twilio form is stored, the webhook answers, a worker runs the desk.
 
-Twilio never re-sends after a 5xx (shared/RELIABILITY.md), so the raw form is committed before
-anything that can fail; if processing fails after that, the webhook still answers 200 and the
-row waits for the replay worker, which also applies late status reports (bot/whatsapp_status.py).
+Twilio never re-sends after a 5xx (shared/RELIABILITY.md), so the webhook answers only once the
+raw form is committed, and nothing else: concurrent requests share that commit (group commit,
+bot/group_commit.py; WhatsAppIngest), and the desk runs afterwards in a worker per practitioner
+(WhatsAppInbox), woken by the store, over her stored rows in arrival order. A row whose handling
+fails stays stored; it and the later messages of the same client wait for the replay tick (every
+30 s, which also applies late status reports, bot/whatsapp_status.py), so one client's messages
+are never handled out of order while the other clients' go on. After MAX_ATTEMPTS a row is set
+aside as a dead letter.
 """
 
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import whatsapp_status
 from bot.desk import Desk
+from bot.group_commit import GroupCommit
+from bot.wakeup import Wakeup
 from flows.model import Channel, Inbound, Kind
+from storage.delivery import DeliveryRepo
+from storage.inbox import InboxRepo
+from storage.locks import exclusive
+from storage.platform import PractitionerStore
 from storage.uow import dead_letter
 
 log = logging.getLogger(__name__)
 
 CHANNEL = Channel.WHATSAPP.value
 MAX_ATTEMPTS = 5
-# A row this young may still be in the hands of the webhook that stored it.
-GRACE = timedelta(seconds=30)
 MAX_PAYLOAD_BUTTON = 64
+PER_TURN = 10  # messages a pass handles before it lets another practitioner's pass in
+# Passes at once in one process, every practitioner's together: on PostgreSQL a pass holds two
+# pooled connections (its lock's and its work's), and 100 inboxes' passes at once took the whole
+# pool (bot/telegram_inbox.py PASSES_AT_ONCE, found by bench/practitioners.py).
+PASSES_AT_ONCE = 2
+# Every store wakes the worker at once, failed messages wait for the replay tick and crashes are
+# the replay's too: the idle tick is only a backstop, kept slow so that many practitioners' idle
+# inboxes do not read the database every second.
+IDLE_SECONDS = 10.0
+_passes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+
+
+def _passes_here() -> asyncio.Semaphore:
+    """The process's pass limit, one per event loop (the tests run several loops in turn)."""
+    loop = asyncio.get_running_loop()
+    found = _passes.get(loop)
+    if found is None:
+        found = _passes[loop] = asyncio.Semaphore(PASSES_AT_ONCE)
+    return found
 
 
 def twilio_media_url(url: str | None) -> str | None:
@@ -80,110 +109,225 @@ def inbound_from_form(form: Mapping[str, str], received_at: datetime) -> Inbound
     )
 
 
-async def accept(desk: Desk, form: Mapping[str, str]) -> None:
-    """Store an authentic message (deduplicated on MessageSid), then handle it."""
-    sid, sender = form.get("MessageSid", "").strip(), form.get("From", "").strip()
-    payload = json.dumps(dict(form), ensure_ascii=False)
-    now = desk.clock()
-    if not sid or not sender or len(sid) > 128 or len(sender) > 128:
-        await dead_letter(
-            desk.sessions,
-            practitioner_id=desk.practitioner_id,
-            channel=CHANNEL,
-            external_id=sid[:128] or None,
-            payload=payload,
-            reason="a signed form without a usable MessageSid or From",
-            now=now,
-        )
-        return
-    try:
-        async with desk.uow() as uow:
-            row = await uow.inbox.store(channel=CHANNEL, external_id=sid, payload=payload, now=now)
-            if row is not None:
-                await uow.delivery.opened(CHANNEL, sender, now)
-            await uow.commit()
-    except IntegrityError:
-        row = None  # a concurrent delivery of the same MessageSid was stored first
-    if row is None:
-        return  # a Twilio retry: the first delivery (or the replay worker) handles it
-    await process(desk, row.id)
+Stored = tuple[str, str, str, str]  # To, MessageSid, From, the form as JSON
 
 
-async def process(desk: Desk, update_id: int) -> bool:
-    """Handle one stored message; never raises, since the webhook must answer 200 by now."""
-    try:
-        async with desk.uow() as uow:
-            row = await uow.inbox.get(update_id)
-            if row is None or row.processed_at is not None:
-                return True
-            form, received_at = json.loads(row.payload), row.received_at
-        await desk.handle(inbound_from_form(form, received_at))  # deduplicated on MessageSid
-        async with desk.uow() as uow:
-            row = await uow.inbox.get(update_id)
-            if row is not None:
-                await uow.inbox.processed(row, desk.clock())
-            await uow.commit()
-        return True
-    except Exception as error:  # the row stays; the replay worker tries again
-        # The type only: SQLAlchemy's messages quote parameters, i.e. the client's text.
-        log.error("whatsapp inbox row %s failed: %s", update_id, type(error).__name__)
-        log.debug("whatsapp inbox row %s traceback", update_id, exc_info=True)
-        await _record_failure(desk, update_id, type(error).__name__)
-        return False
+class WhatsAppIngest:
+    """The webhook's store, for every practitioner: concurrent requests' forms are routed and
+    written in one transaction (bot/group_commit.py), and each request is answered only once
+    that transaction has committed its row. Routing by `To` (her sender number, bot/platform.py)
+    is one query per batch here, not one per request: on SQLite's one connection a lookup per
+    request cost nearly half the route's throughput (bench/README.md, ingest)."""
 
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], datetime],
+        default_id: int,
+        inbox_of: Callable[[int], Awaitable["WhatsAppInbox | None"]],
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.default_id = default_id  # #1: TWILIO_WHATSAPP_FROM, and any number no row claims
+        self.inbox_of = inbox_of
+        self._grouped: GroupCommit[Stored] = GroupCommit(self.store)
 
-async def _record_failure(desk: Desk, update_id: int, error: str) -> None:
-    try:
-        async with desk.uow() as uow:
-            row = await uow.inbox.get(update_id)
-            if row is None:
-                return
-            await uow.inbox.failed(row, error)
-            gave_up = row.attempts >= MAX_ATTEMPTS
-            if gave_up:
-                await uow.inbox.processed(row, desk.clock())
-            external_id, payload = row.external_id, row.payload
-            await uow.commit()
-        if gave_up:  # after the unit of work: SQLite's pool has one connection
+    async def accept(self, form: Mapping[str, str]) -> None:
+        """On return the message is durable (deduplicated on MessageSid), stored for the
+        practitioner whose number it was sent `To`. Not handled here: her inbox's worker does.
+        An authentic form without a usable MessageSid or From becomes a dead letter."""
+        to = form.get("To", "")
+        sid, sender = form.get("MessageSid", "").strip(), form.get("From", "").strip()
+        payload = json.dumps(dict(form), ensure_ascii=False)
+        if not sid or not sender or len(sid) > 128 or len(sender) > 128:
+            async with self.sessions() as session:
+                owner = (await self._route(session, [to])).get(to, self.default_id)
             await dead_letter(
-                desk.sessions,
-                practitioner_id=desk.practitioner_id,
+                self.sessions,
+                practitioner_id=owner,
                 channel=CHANNEL,
-                external_id=external_id,
+                external_id=sid[:128] or None,
                 payload=payload,
-                reason=f"failed {MAX_ATTEMPTS} times: {error}",
-                now=desk.clock(),
+                reason="a signed form without a usable MessageSid or From",
+                now=self.clock(),
             )
-    except Exception as again:
-        log.error(
-            "could not record the failure of whatsapp inbox row %s: %s",
-            update_id,
-            type(again).__name__,
-        )
+            return
+        await self._grouped.submit((to, sid, sender, payload))
 
+    async def _route(self, session: AsyncSession, numbers: Sequence[str]) -> dict[str, int]:
+        return await PractitionerStore(session).ids_by_whatsapp_from([n for n in numbers if n])
 
-async def replay(desk: Desk, min_age: timedelta = GRACE) -> int:
-    """Handle stored messages left unprocessed (a crash, a failed handling); apply late status
-    reports. Returns how many messages were handled."""
-    now = desk.clock()
-    async with desk.uow() as uow:
-        ids = [
-            row.id for row in await uow.inbox.pending(CHANNEL) if now - row.received_at >= min_age
-        ]
-    handled = 0
-    for update_id in ids:
-        handled += await process(desk, update_id)
-    await whatsapp_status.replay(desk, MAX_ATTEMPTS)
-    return handled
-
-
-async def run(desk: Desk, every_seconds: float = 30.0) -> None:
-    """Forever: replay at start-up (nothing is in flight yet), then on every tick."""
-    min_age = timedelta(0)
-    while True:
+    async def store(self, forms: Sequence[Stored]) -> int:
+        """Make a batch durable in one transaction: per practitioner one insert for the rows (a
+        repeated MessageSid, stored before or earlier in the batch, is skipped) and one window
+        release for their senders (storage/delivery.py opened_many); then wake her worker.
+        Returns how many rows were new."""
+        now = self.clock()
+        fresh: dict[int, list[str]] = {}
         try:
-            await replay(desk, min_age)
-        except Exception as error:  # the database may be briefly unavailable
-            log.error("whatsapp inbox replay failed: %s", type(error).__name__)
-        min_age = GRACE
-        await asyncio.sleep(every_seconds)
+            async with self.sessions() as session:
+                owners = await self._route(session, [to for to, _, _, _ in forms])
+                mine: dict[int, list[Stored]] = {}
+                for form in forms:
+                    mine.setdefault(owners.get(form[0], self.default_id), []).append(form)
+                for practitioner_id, rows in mine.items():
+                    new = await InboxRepo(session, practitioner_id).store_batch(
+                        channel=CHANNEL, updates=[(sid, payload, False) for _, sid, _, payload in rows], now=now
+                    )
+                    first: dict[str, str] = {}
+                    for _, sid, sender, _ in rows:
+                        first.setdefault(sid, sender)
+                    # As one delivery did: the client's window opens, rows held for it are due again.
+                    senders = sorted({first[sid] for sid in new})
+                    await DeliveryRepo(session, practitioner_id).opened_many(CHANNEL, senders, now)
+                    if new:
+                        fresh[practitioner_id] = new
+                await session.commit()
+        except Exception:
+            if len(forms) == 1:
+                raise  # a 5xx for this request only: nothing of it was acknowledged
+            # Not every request of the batch should fail with it (a deadlock between two
+            # processes' batches, a lock timeout): each row then gets its own transaction; every
+            # caller still gets an error if any row failed, though some rows may be stored.
+            return await self._one_by_one(forms)
+        for practitioner_id in fresh:
+            await self._wake(practitioner_id)
+        return sum(len(new) for new in fresh.values())
+
+    async def _one_by_one(self, forms: Sequence[Stored]) -> int:
+        stored, failure = 0, None
+        for form in forms:
+            try:
+                stored += await self.store([form])
+            except Exception as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+        return stored
+
+    async def _wake(self, practitioner_id: int) -> None:
+        try:
+            inbox = await self.inbox_of(practitioner_id)
+        except Exception as error:  # her tenant could not be built: her replay tick retries it
+            log.error("no whatsapp inbox for practitioner %s: %s", practitioner_id, type(error).__name__)
+            return
+        if inbox is not None:
+            inbox.wake()
+
+
+class WhatsAppInbox:
+    """One practitioner's stored WhatsApp messages handed to her desk by a worker (bot/whatsapp_app.py
+    keeps one per practitioner)."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self._wakeup = Wakeup()
+        self._lock = asyncio.Lock()
+
+    def wake(self) -> None:
+        self._wakeup.wake()
+
+    async def process_pending(self, *, retry_failed: bool = False) -> int:
+        """Hand every stored message to the desk, in arrival order; returns how many were handled.
+
+        A message that failed before is retried only with `retry_failed` (the replay tick), and
+        the client's later messages wait behind it, so each client's are handled in order. One
+        pass at a time: in this process (the asyncio lock) and across processes on PostgreSQL
+        (an advisory lock per practitioner). As with Telegram's inbox (bot/telegram_inbox.py):
+        no lock is taken when nothing is pending, few passes run at once in a process (each
+        holds two pooled connections on PostgreSQL), and a pass yields after PER_TURN messages
+        so that one practitioner's backlog does not hold up the others'."""
+        desk = self.desk
+        handled, after = 0, 0
+        waiting: set[str] = set()  # clients with an earlier message not handled yet
+        while True:
+            async with desk.uow() as uow:
+                if not await uow.inbox.pending(CHANNEL, 1, after):
+                    return handled
+            async with self._lock, _passes_here(), desk.uow() as guard:
+                async with exclusive(guard.session, f"priem:whatsapp-inbox:{desk.practitioner_id}"):
+                    async with desk.uow() as uow:
+                        rows = await uow.inbox.pending(CHANNEL, PER_TURN, after)
+                        batch = [(r.id, r.payload, r.received_at, r.attempts) for r in rows]
+                    for row_id, payload, received_at, attempts in batch:
+                        after = row_id
+                        sender = _sender(payload)
+                        if sender in waiting or (attempts and not retry_failed):
+                            waiting.add(sender)
+                            continue
+                        if await self._process(row_id, payload, received_at):
+                            handled += 1
+                        else:
+                            waiting.add(sender)
+
+    async def _process(self, row_id: int, payload: str, received_at: datetime) -> bool:
+        """Handle one stored message; False when it failed (counted on the row, or set aside)."""
+        desk = self.desk
+        try:
+            await desk.handle(inbound_from_form(json.loads(payload), received_at))  # deduplicated on MessageSid
+            async with desk.uow() as uow:
+                row = await uow.inbox.get(row_id)
+                if row is not None:
+                    await uow.inbox.processed(row, desk.clock())
+                await uow.commit()
+            return True
+        except Exception as error:  # the row stays; the replay tick tries again
+            # The type only: SQLAlchemy's messages quote parameters, i.e. the client's text.
+            log.error("whatsapp inbox row %s failed: %s", row_id, type(error).__name__)
+            log.debug("whatsapp inbox row %s traceback", row_id, exc_info=True)
+            await self._record_failure(row_id, type(error).__name__)
+            return False
+
+    async def _record_failure(self, row_id: int, error: str) -> None:
+        desk = self.desk
+        try:
+            async with desk.uow() as uow:
+                row = await uow.inbox.get(row_id)
+                if row is None:
+                    return
+                await uow.inbox.failed(row, error)
+                gave_up = row.attempts >= MAX_ATTEMPTS
+                if gave_up:
+                    await uow.inbox.processed(row, desk.clock())
+                external_id, payload = row.external_id, row.payload
+                await uow.commit()
+            if gave_up:  # after the unit of work: SQLite's pool has one connection
+                await dead_letter(
+                    desk.sessions,
+                    practitioner_id=desk.practitioner_id,
+                    channel=CHANNEL,
+                    external_id=external_id,
+                    payload=payload,
+                    reason=f"failed {MAX_ATTEMPTS} times: {error}",
+                    now=desk.clock(),
+                )
+        except Exception as again:
+            log.error("could not record the failure of whatsapp inbox row %s: %s", row_id, type(again).__name__)
+
+    async def replay(self) -> int:
+        """The slow tick: every stored message still unhandled (after a crash, or a failure), then
+        late status reports. Returns how many messages were handled."""
+        handled = await self.process_pending(retry_failed=True)
+        await whatsapp_status.replay(self.desk, MAX_ATTEMPTS)
+        return handled
+
+    async def run(self, idle_seconds: float = IDLE_SECONDS) -> None:
+        """Forever: process, then sleep until woken by a stored message or the idle tick."""
+        await self._wakeup.loop(self.process_pending, "whatsapp inbox", idle_seconds)
+
+    async def run_replay(self, every_seconds: float = 30.0) -> None:
+        """Forever: replay (at start-up first: a crash may have left rows), then on every tick."""
+        while True:
+            try:
+                await self.replay()
+            except Exception as error:  # the database may be briefly unavailable
+                log.error("whatsapp inbox replay failed: %s", type(error).__name__)
+            await asyncio.sleep(every_seconds)
+
+
+def _sender(payload: str) -> str:
+    try:
+        form = json.loads(payload)
+    except ValueError:
+        return ""
+    return str(form.get("From", "")) if isinstance(form, dict) else ""

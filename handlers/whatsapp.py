@@ -1,4 +1,6 @@
-"""Twilio's WhatsApp webhooks: check the signature, store, acknowledge with an empty TwiML."""
+"""Twilio's WhatsApp webhooks: check the signature, store, acknowledge with an empty TwiML.
+
+Messages are handled afterwards by the practitioner's inbox worker (bot/whatsapp_inbox.py)."""
 
 import logging
 from typing import Annotated
@@ -7,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import whatsapp_inbox, whatsapp_status
+from bot import whatsapp_status
 from bot.whatsapp_app import STATUS_PATH, WEBHOOK_PATH, WhatsApp
 from handlers.deps import DeskDep
 
@@ -53,13 +55,16 @@ def refused(path: str, whatsapp: WhatsApp) -> Response:
 
 
 @router.post(WEBHOOK_PATH, include_in_schema=False)
-async def twilio_message(request: Request, whatsapp: WhatsAppDep, desk: DeskDep) -> Response:
+async def twilio_message(request: Request) -> Response:
+    # The hot route: no FastAPI dependency (their resolution costs CPU on every request).
+    whatsapp: WhatsApp = request.app.state.whatsapp
     form = await signed_form(request, whatsapp, WEBHOOK_PATH)
     if form is None:
         return refused(WEBHOOK_PATH, whatsapp)
-    # Each practitioner's sender is her number: the client wrote `To` it (bot/platform.py).
-    tenant = await request.app.state.platform.by_whatsapp_to(form.get("To"))
-    await whatsapp_inbox.accept(tenant.desk if tenant is not None else desk, form)
+    # Durable on return (group commit, shared with concurrent requests), stored for the
+    # practitioner whose number the client wrote `To` (bot/platform.py), and handled by her
+    # inbox's worker afterwards: the answer waits for the commit, never for the desk.
+    await whatsapp.ingest.accept(form)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 

@@ -2,6 +2,11 @@
 are stored and answered, and the client exists once; one message delivered twice at once still
 has one effect.
 
+The WhatsApp webhook only stores (bot/whatsapp_inbox.py) and one inbox pass at a time hands the
+rows to the desk, so there the two handlings are run at once by the test itself: the desk must
+stay right when two units of work race (two processes of a deployment without the inbox lock,
+another channel's worker, a manual replay).
+
 Both units of work look the WhatsApp number up, find nobody, and create the client; the unique
 identity (practitioner, channel, address) lets one commit, and the other must then carry on with
 that client instead of taking its conflict for a repeated delivery (which would drop the message).
@@ -14,6 +19,7 @@ forever); the test still checks the same outcome.
 """
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -23,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
+from bot.whatsapp_inbox import inbound_from_form
 from storage.models import Client, Identity, InboxUpdate, Message
 from tests import database
 from tests.e2e.chat_client import ChatClient
@@ -52,11 +59,18 @@ def hold_inserts(app: FastAPI, table: str, parties: int = 2) -> None:
 async def test_two_first_messages_at_once_are_both_stored_and_answered(
     wa_app: FastAPI, wa_http: httpx.AsyncClient, twilio_api: TwilioAPI
 ) -> None:
-    hold_inserts(wa_app, "clients")
     anna = WhatsAppUser(wa_http, wa_app, twilio_api, ANNA, "Анна")
     first, second = anna.form("Здравствуйте!"), anna.form("Хочу плановый расклад")
     answers = await asyncio.gather(*(post_signed(wa_http, WEBHOOK, form) for form in (first, second)))
     assert [a.status_code for a in answers] == [200, 200]
+    stored = await rows(wa_app, InboxUpdate)
+    assert sorted(row.external_id for row in stored) == sorted([first["MessageSid"], second["MessageSid"]])
+    hold_inserts(wa_app, "clients")
+    desk = wa_app.state.desk
+    await asyncio.gather(
+        *(desk.handle(inbound_from_form(json.loads(row.payload), row.received_at)) for row in stored)
+    )
+    await wa_app.state.whatsapp.process_pending()  # the worker's pass: both handled already
     await wa_app.state.relay.drain()
 
     [client] = await rows(wa_app, Client)

@@ -2,7 +2,6 @@
 messages stored but not yet handled (a failure after storing, a crash, a restart)."""
 
 import asyncio
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from tests.e2e.whatsapp_client import (
     STATUS,
     WhatsAppUser,
     post_signed,
+    replay,
     rows,
     whatsapp_settings,
 )
@@ -184,7 +184,7 @@ async def test_a_report_arriving_before_the_send_is_recorded_is_applied_later(
     await report(wa_http, anna, early, "delivered")  # the relay has not recorded the send yet
     await anna.say("Здравствуйте!")
     assert (await outbox(wa_app, anna))[0].delivery_status is None
-    await whatsapp_inbox.replay(wa_app.state.desk)
+    await replay(wa_app)
     assert (await outbox(wa_app, anna))[0].delivery_status == "delivered"
 
 
@@ -193,7 +193,7 @@ async def test_a_report_on_a_message_not_ours_is_dropped_after_a_few_tries(
 ) -> None:
     await report(wa_http, wa_user(ANNA, "Анна"), "SM" + "0" * 32, "delivered")
     for _ in range(whatsapp_inbox.MAX_ATTEMPTS):
-        await whatsapp_inbox.replay(wa_app.state.desk)
+        await replay(wa_app)
     [row] = await rows(wa_app, InboxUpdate)
     assert row.processed_at is not None and row.attempts == whatsapp_inbox.MAX_ATTEMPTS
 
@@ -223,8 +223,9 @@ async def test_a_failure_after_storing_answers_200_and_the_worker_handles_it_onc
     assert await rows(wa_app, Message) == []
 
     await break_storage(wa_app, broken=False)
-    assert await whatsapp_inbox.replay(wa_app.state.desk, min_age=timedelta(0)) == 1
-    await whatsapp_inbox.replay(wa_app.state.desk, min_age=timedelta(0))  # nothing left to do
+    assert await wa_app.state.whatsapp.process_pending() == 0  # the worker leaves it to the replay
+    assert await replay(wa_app) == 1
+    assert await replay(wa_app) == 0  # nothing left to do
     await wa_app.state.relay.drain()
     assert len(anna.replies()) == 1
     assert [m.direction for m in await rows(wa_app, Message)] == ["in", "out"]
@@ -234,7 +235,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered(wa_user, wa_app: Fa
     await break_storage(wa_app, broken=True)
     await wa_user(ANNA, "Анна").say("Здравствуйте!")
     for _ in range(whatsapp_inbox.MAX_ATTEMPTS - 1):
-        await whatsapp_inbox.replay(wa_app.state.desk, min_age=timedelta(0))
+        await replay(wa_app)
     [row] = await rows(wa_app, InboxUpdate)
     assert row.processed_at is not None and row.attempts == whatsapp_inbox.MAX_ATTEMPTS
     [letter] = await rows(wa_app, DeadLetter)
@@ -242,15 +243,26 @@ async def test_a_message_that_keeps_failing_is_dead_lettered(wa_user, wa_app: Fa
     await break_storage(wa_app, broken=False)
 
 
-async def test_a_young_row_is_left_to_its_webhook(
-    wa_user, wa_app: FastAPI, clock: FakeClock
+async def test_a_failed_message_holds_back_its_client_only_until_the_replay(
+    wa_user, wa_app: FastAPI
 ) -> None:
+    anna, boris = wa_user(ANNA, "Анна"), wa_user("+79031234567", "Борис")
+    first, second = anna.form("Здравствуйте!"), anna.form("Хочу плановый расклад")
     await break_storage(wa_app, broken=True)
-    await wa_user(ANNA, "Анна").say("Здравствуйте!")
+    await anna.send(first)  # stored; its handling fails
     await break_storage(wa_app, broken=False)
-    assert await whatsapp_inbox.replay(wa_app.state.desk) == 0
-    clock.advance(seconds=31)
-    assert await whatsapp_inbox.replay(wa_app.state.desk) == 1
+    await anna.send(second)  # stored; waits behind her first message
+    await boris.say("Здравствуйте!")  # another client: handled at once
+    assert "Борис" in "\n".join(boris.replies()) and anna.replies() == []
+    inbox = await rows(wa_app, InboxUpdate)
+    assert [(row.processed_at is not None, row.attempts) for row in inbox] == [(False, 1), (False, 0), (True, 0)]
+
+    assert await replay(wa_app) == 2  # her two messages, in the order she sent them
+    await wa_app.state.relay.drain()
+    greeting, terms = anna.replies()
+    assert "Анна" in greeting and "условия" in terms.lower()
+    handled = [m.external_id for m in await rows(wa_app, Message) if m.direction == "in"]
+    assert handled[1:] == [first["MessageSid"], second["MessageSid"]]  # Boris's first
 
 
 async def test_a_restart_replays_what_was_stored_but_not_handled(

@@ -1,8 +1,9 @@
 """A WhatsApp client as Twilio presents it: signed form posts in, the app's Messages calls out.
 
 Forms are signed with the SDK's own RequestValidator.compute_signature over the public URL, as
-Twilio signs them; the app is reached at http://127.0.0.1:8000, as behind a reverse proxy. Each
-message then runs the outbox relay once, so a test reads the replies deterministically.
+Twilio signs them; the app is reached at http://127.0.0.1:8000, as behind a reverse proxy. The
+webhook only stores a message (bot/whatsapp_inbox.py); each message then runs the inbox worker and
+the outbox relay once, so a test reads the replies deterministically.
 """
 
 import itertools
@@ -103,6 +104,7 @@ class WhatsAppUser:
         assert response.status_code == 200, response.text
         assert response.headers["content-type"].startswith("text/xml")
         assert "<Response" in response.text and "<Message" not in response.text
+        await self.app.state.whatsapp.process_pending()
         await self.app.state.relay.drain()
         return response
 
@@ -167,6 +169,11 @@ def wa_user(
         return WhatsAppUser(wa_http, wa_app, twilio_api, number, name)
 
     return make
+
+
+async def replay(app: FastAPI) -> int:
+    """#1's replay tick, run once: failed messages retried, late status reports applied."""
+    return await app.state.whatsapp.inbox(app.state.desk).replay()
 
 
 async def rows(app: FastAPI, model: type, *where: Any) -> list[Any]:
