@@ -49,8 +49,8 @@ class TimedBotAPI(TelegramBotAPI):
         self.timed: list[tuple[float, int, str]] = []  # (arrival, chat id, text)
         self._arrived_at: dict[int, float] = {}
 
-    def _flooded(self, chat_id: int) -> bool:
-        flooded = super()._flooded(chat_id)
+    def _flooded(self, chat_id: int, bot: str = "") -> bool:
+        flooded = super()._flooded(chat_id, bot)
         if not flooded:
             self._arrived_at[chat_id] = self.arrivals[-1][0]
         return flooded

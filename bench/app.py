@@ -1,8 +1,8 @@
 """The service under test, as uvicorn builds it in every worker: `uvicorn bench.app:create --factory`.
 
 Settings come from the environment (bench/ingest.py sets them). BENCH_BACKGROUND=0 (the default)
-measures ingest alone: the webhook stores the update and answers, nothing drains the inbox or
-the outbox meanwhile (the Twilio route still runs the desk inline, as it always does).
+measures ingest alone: both webhooks store the update and answer, nothing drains the inbox or
+the outbox meanwhile.
 """
 
 import os

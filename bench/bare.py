@@ -1,7 +1,9 @@
 """The baseline: the same routes with the database step removed (shared/PERF.md, "bare").
 
 Telegram: read the body, parse the JSON, check the secret header, answer 200. Twilio: parse the
-form, check the signature with twilio's RequestValidator, answer the empty TwiML.
+form, check the signature with twilio's RequestValidator, answer the empty TwiML. Another
+practitioner's path, /webhook/telegram/{slug}: the same, her secret from BARE_TELEGRAM_SECRETS
+(JSON {slug: secret}, bench/practitioners.py) where priem looks her row up.
 """
 
 import json
@@ -15,6 +17,7 @@ SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")
 PUBLIC = os.environ.get("PUBLIC_BASE_URL", "")
 VALIDATOR = RequestValidator(os.environ.get("TWILIO_AUTH_TOKEN", ""))
 EMPTY_TWIML = str(MessagingResponse())
+SECRETS: dict[str, str] = json.loads(os.environ.get("BARE_TELEGRAM_SECRETS", "{}"))
 
 app = FastAPI()
 
@@ -22,6 +25,17 @@ app = FastAPI()
 @app.post("/webhook/telegram")
 async def telegram(request: Request) -> Response:
     if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
+        return Response(status_code=403)
+    data = json.loads(await request.body())
+    if not isinstance(data.get("update_id"), int):
+        return Response(status_code=400)
+    return Response(status_code=200)
+
+
+@app.post("/webhook/telegram/{slug}")
+async def practitioner_telegram(slug: str, request: Request) -> Response:
+    expected = SECRETS.get(slug)
+    if expected is None or request.headers.get("X-Telegram-Bot-Api-Secret-Token") != expected:
         return Response(status_code=403)
     data = json.loads(await request.body())
     if not isinstance(data.get("update_id"), int):

@@ -9,9 +9,9 @@ the server is pinned to CPU 0 and this client to CPU 1 (as in shared/PERF.md); w
 nothing is pinned (on a 2-vCPU machine the client then competes with the workers).
 
 Ingest only: the service runs with run_background=False, so nothing drains the inbox or the
-outbox during the run. The Telegram route stores the raw update and answers; the Twilio route
-stores the form and then runs the desk inline (that is how it always works), so it is expected
-to be much slower. Ratios are priem ÷ bare of the same path and worker count, in this run.
+outbox during the run. Both routes store the raw update (the Twilio one the signed form, routed
+by `To`) through a group commit and answer; the desk runs later in the inbox workers. Ratios are
+priem ÷ bare of the same path and worker count, in this run.
 """
 
 import argparse

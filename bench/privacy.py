@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import insert, text
 
 from bench.ingest import drop_postgres_database, new_postgres_database
+from storage import queue_counts
 from storage.engine import make_engine, session_factory, upgrade
 from storage.models import Client, Identity, Message, OutboxItem, Question, Request
 from storage.uow import UnitOfWork, ensure_practitioner
@@ -102,6 +103,7 @@ async def load(url: str, clients: int, messages: int) -> int:
         ]
         for i in range(0, len(sent), BATCH):
             await session.execute(insert(OutboxItem), sent[i : i + BATCH])
+        await queue_counts.rebuild(session, pid)  # the queue's counts, as RequestRepo would keep them
         await session.commit()
     if url.startswith("postgresql"):
         async with engine.connect() as connection:

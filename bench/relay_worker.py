@@ -18,7 +18,7 @@ from bot.desk import utc_now
 from bot.relay import OutboxRelay
 from bot.settings import Settings
 from bot.telegram_sender import TelegramSender, make_bot
-from main import send_rates
+from main import send_rates, settle_heap
 from storage.engine import make_engine, session_factory
 from storage.models import OutboxItem
 from storage.uow import RelayUnitOfWork
@@ -42,6 +42,7 @@ async def main(url: str, api: str, redis_url: str | None) -> None:
     bot = make_bot(TOKEN, api)
     sender = Counting(TelegramSender(bot))
     relay = OutboxRelay(sessions, {"telegram": sender}, utc_now, limits=limits)
+    settle_heap()  # as main.py does once the app is built
     task = asyncio.create_task(relay.run())
     try:
         while True:

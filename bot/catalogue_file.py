@@ -43,34 +43,57 @@ def _service(raw: dict, index: int) -> Service:
         )
     except KeyError as error:
         raise CatalogueError(f"{where}: missing {error.args[0]!r}") from error
-    except ValueError as error:
+    except (ValueError, TypeError, AttributeError) as error:  # a wrong type: `name = "x"`, `promise_days = 3`
         raise CatalogueError(f"{where}: {error}") from error
 
 
 def load_catalogue(path: Path, timezone: str) -> Catalogue:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
         raise CatalogueError(f"{path}: {error}") from error
-    services = tuple(_service(item, i) for i, item in enumerate(raw.get("service", []), start=1))
+    return parse_catalogue(text, timezone, str(path))
+
+
+def parse_catalogue(text: str, timezone: str, where: str = "catalogue") -> Catalogue:
+    """A catalogue.toml's text; also a practitioner's own catalogue stored on her row
+    (`main.py practitioner add --catalogue`, bot/platform.py)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogueError(f"{where}: {error}") from error
+    items = raw.get("service", [])
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise CatalogueError(f"{where}: services are [[service]] tables")
+    services = tuple(_service(item, i) for i, item in enumerate(items, start=1))
     if not services:
-        raise CatalogueError(f"{path}: no [[service]] entries")
+        raise CatalogueError(f"{where}: no [[service]] entries")
     if len({s.key for s in services}) != len(services):
-        raise CatalogueError(f"{path}: service keys must be unique")
+        raise CatalogueError(f"{where}: service keys must be unique")
     hours_raw = raw.get("hours", {})
+    try:
+        weekdays = frozenset(int(d) - 1 for d in hours_raw.get("days", [1, 2, 3, 4, 5]))
+    except (TypeError, ValueError, AttributeError) as error:
+        raise CatalogueError(f"[hours] days: {error}") from error
+    if not weekdays <= frozenset(range(7)):
+        raise CatalogueError("[hours] days are 1 (Monday) … 7 (Sunday)")
     hours = Hours(
-        weekdays=frozenset(int(d) - 1 for d in hours_raw.get("days", [1, 2, 3, 4, 5])),
+        weekdays=weekdays,
         start=_time(hours_raw.get("start", "10:00"), "[hours] start"),
         end=_time(hours_raw.get("end", "19:00"), "[hours] end"),
         timezone=timezone,
     )
     limits = raw.get("limits", {})
+    try:
+        offhours_every = float(limits.get("offhours_notice_every_hours", 12))
+    except (TypeError, ValueError) as error:
+        raise CatalogueError(f"[limits] offhours_notice_every_hours: {error}") from error
     return Catalogue(
         services=services,
         hours=hours,
         calls=_calls(raw.get("calls", {}), hours),
         **_flood(limits),
-        offhours_notice_every_hours=float(limits.get("offhours_notice_every_hours", 12)),
+        offhours_notice_every_hours=offhours_every,
     )
 
 

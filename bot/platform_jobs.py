@@ -8,10 +8,7 @@ One practitioner's failure is logged and costs only her this tick.
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING
-
-from bot import whatsapp_inbox
 
 if TYPE_CHECKING:
     from bot.platform import Platform, Tenant
@@ -23,7 +20,6 @@ class PlatformJobs:
     def __init__(self, platform: "Platform") -> None:
         self.platform = platform
         self.on_wake: Callable[[], None] = lambda: None  # set by the scheduler: sweep pushes now
-        self._replayed = False  # the first replay (start-up: nothing in flight) takes every row
 
     def wake(self) -> None:
         self.on_wake()
@@ -64,12 +60,14 @@ class PlatformJobs:
         return await self._each("retention sweep", retention)
 
     async def replay_whatsapp(self) -> int:
-        """Her stored WhatsApp messages left unprocessed, and late status reports (as #1's worker
-        does in bot/whatsapp_app.py): at start-up every row, then those past the grace."""
-        min_age = whatsapp_inbox.GRACE if self._replayed else timedelta(0)
-        self._replayed = True
+        """Her stored WhatsApp messages left unprocessed, and late status reports (as #1's replay
+        tick does in bot/whatsapp_app.py), through her inbox: its lock keeps them in order with
+        her worker's passes. The first replay also starts that worker (after a restart)."""
+        whatsapp = self.platform.shared.whatsapp if self.platform.shared is not None else None
 
         async def replay(tenant: "Tenant") -> int:
-            return await whatsapp_inbox.replay(tenant.desk, min_age) if tenant.whatsapp is not None else 0
+            if whatsapp is None or tenant.whatsapp is None:
+                return 0
+            return await whatsapp.inbox(tenant.desk).replay()
 
         return await self._each("whatsapp replay", replay)

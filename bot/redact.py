@@ -7,7 +7,9 @@ Two layers, installed by main.main():
   numbers), Twilio's HTTP client (every request's URL and headers);
 - a filter on every handler replaces every configured secret (each SecretStr setting, the bot
   token's secret half, the Basic credentials made from the Twilio auth token) with a mask, as a
-  net under the rule that no code logs them (tests/e2e/test_secrets.py checks both).
+  net under the rule that no code logs them (tests/e2e/test_secrets.py checks both). Secrets
+  known only while running (another practitioner's bot token and payment keys, read from her
+  row by bot/platform.py) are added to the same filters with mask().
 """
 
 import base64
@@ -43,8 +45,14 @@ def secrets_of(settings: Settings) -> list[str]:
 class Redact(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
+        self.secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
         # Longest first, so that a token is masked whole before its secret half is looked for.
-        self.secrets = sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
+        # One assignment: a record filtered meanwhile sees the old list or the new one, whole.
+        found = {s for s in secrets if len(s) >= MIN_SECRET} | set(self.secrets)
+        self.secrets = sorted(found, key=len, reverse=True)
 
     def clean(self, text: str) -> str:
         for secret in self.secrets:
@@ -68,11 +76,22 @@ class Redact(logging.Filter):
         return True
 
 
+_installed: list[Redact] = []  # the filters install() put on the root handlers
+
+
+def mask(secrets: Iterable[str]) -> None:
+    """Secrets learnt while running: masked from now on by every filter install() put up."""
+    secrets = list(secrets)
+    for redact in _installed:
+        redact.add(secrets)
+
+
 def install(settings: Settings) -> None:
     """After logging.basicConfig: quiet the chatty libraries, filter every root handler. uvicorn
     is then run without a logging config of its own, so its records reach these handlers too."""
     for name in QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
     redact = Redact(secrets_of(settings))
+    _installed.append(redact)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)

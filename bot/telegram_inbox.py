@@ -8,6 +8,7 @@ loses nothing, and Telegram never waits on our processing (shared/RELIABILITY.md
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -28,6 +29,27 @@ CHANNEL = "telegram"
 # A processing failure is retried on the next passes; after this many the update is set aside
 # (processed, with last_error) so that it never blocks the updates behind it.
 MAX_ATTEMPTS = 5
+# Inbox passes at once in one process, every practitioner's together. A pass on PostgreSQL holds
+# two pooled connections (its lock's and its work's); with one inbox per practitioner, 100 passes
+# waiting on their locks took the whole pool (5 + 5) and the pass holding a lock waited for its
+# second connection: start-up failed on a pool timeout (bench/practitioners.py, 100 practitioners).
+PASSES_AT_ONCE = 2
+PER_TURN = 10  # updates a pass feeds before it lets the next practitioner's pass in
+# Idle, every practitioner's inbox in every worker still read the database each second: with 100
+# practitioners and 2 workers ~200 reads a second (4 round trips each) doing nothing, which slowed
+# everyone's alerts (bench/practitioners.py). Idle passes back off to this; a stored update
+# wakes the inbox at once, so only a failed update's retry waits for the tick.
+MOST_IDLE = 10.0
+_passes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
+
+
+def _passes_here() -> asyncio.Semaphore:
+    """The process's pass limit, one per event loop (the tests run several loops in turn)."""
+    loop = asyncio.get_running_loop()
+    found = _passes.get(loop)
+    if found is None:
+        found = _passes[loop] = asyncio.Semaphore(PASSES_AT_ONCE)
+    return found
 
 
 class TelegramInbox:
@@ -88,18 +110,24 @@ class TelegramInbox:
 
         One pass at a time: in this process (the asyncio lock) and, on PostgreSQL with several
         workers, across processes (an advisory lock), or two workers would feed the same
-        updates, out of order."""
-        async with self._lock, self.uow() as guard, exclusive(guard.session, "priem:telegram-inbox"):
-            settled = 0
-            while True:
-                async with self.uow() as uow:
-                    batch = [(u.id, u.payload) for u in await uow.inbox.pending(CHANNEL, limit=50)]
-                if not batch:
+        updates, out of order. The lock is her own (one practitioner's pass never waits for
+        another's) and is not taken when nothing is pending: the idle tick of every
+        practitioner's inbox in every worker is then one indexed read."""
+        settled = 0
+        while True:
+            async with self.uow() as uow:
+                if not await uow.inbox.pending(CHANNEL, limit=1):
                     return settled
-                for row_id, payload in batch:
-                    if not await self._process(row_id, payload):
-                        return settled  # keep the order: this one is tried again on the next pass
-                    settled += 1
+            # A few updates per turn, then the other practitioners' passes get theirs: her
+            # backlog must not keep another's emergency waiting for the pass limit.
+            async with self._lock, _passes_here(), self.uow() as guard:
+                async with exclusive(guard.session, f"priem:telegram-inbox:{guard.practitioner_id}"):
+                    async with self.uow() as uow:
+                        batch = [(u.id, u.payload) for u in await uow.inbox.pending(CHANNEL, limit=PER_TURN)]
+                    for row_id, payload in batch:
+                        if not await self._process(row_id, payload):
+                            return settled  # keep the order: this one is tried again on the next pass
+                        settled += 1
 
     async def _process(self, row_id: int, payload: str) -> bool:
         try:
@@ -137,9 +165,11 @@ class TelegramInbox:
             await uow.commit()
         return done
 
-    async def run(self, idle_seconds: float = 1.0) -> None:
-        """Forever: process, then sleep until woken by a stored update or the idle tick."""
-        await self._wakeup.loop(self.process_pending, "telegram inbox", idle_seconds)
+    async def run(self, idle_seconds: float = 1.0, most_idle: float = MOST_IDLE) -> None:
+        """Forever: process, then sleep until woken by a stored update or the idle tick. The tick
+        slows down to `most_idle` while there is nothing to do: every stored update wakes the
+        inbox of the process that stored it, and the tick only catches a failed pass or update."""
+        await self._wakeup.loop(self.process_pending, "telegram inbox", idle_seconds, most_idle)
 
 
 def _answer_at_once(payload: str) -> bool:

@@ -4,8 +4,8 @@ Installed only when PLATFORM_ADMIN_PASSWORD is set. The login is the dashboard's
 (handlers/dashboard/auth.py: sessions in the database, CSRF tokens, the login rate limit) under
 another role: its own cookie, scoped to /platform, and token hashes in a domain of their own, so
 a practitioner's cookie opens nothing here and the admin's opens no /desk page, whichever cookie
-name either is sent under. The session row names practitioner #1 only because the column must
-name one; nothing here reads it, and nothing on /desk can find the row.
+name either is sent under. The session row has the admin role and names no practitioner: /desk
+looks up practitioner rows only, this page admin rows only.
 """
 
 import hmac
@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot.settings import Settings
 from handlers.dashboard.auth import CSRF_FIELD, SESSION_AGE, DashboardAuth, DeskSession, client_address
 from handlers.dashboard.render import page
+from storage.dashboard_sessions import ADMIN
 from storage.platform import PractitionerStore
 
 PLATFORM_COOKIE = "priem_platform"
@@ -31,6 +32,7 @@ class PlatformAuth(DashboardAuth):
     cookie_path = "/platform"
     role = b"priem platform admin\0"
     login_label = b"priem platform login form\0"
+    session_role = ADMIN
 
 
 def install(app: FastAPI, settings: Settings, clock: Callable[[], datetime]) -> None:
@@ -101,7 +103,7 @@ async def log_in(request: Request) -> Response:
         return _login_page(request, "dash-login-wrong", status_code=401)
     sessions = request.app.state.practice.sessions
     await auth.end(sessions, visitor)  # whatever the cookie held before opens nothing afterwards
-    token = await auth.start(sessions, request.app.state.practice.practitioner_id)
+    token = await auth.start(sessions, None)  # the admin is no practitioner
     response = RedirectResponse("/platform", status_code=303)
     auth.set_cookie(response, token, max_age=SESSION_AGE)
     return response

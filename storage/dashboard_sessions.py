@@ -4,6 +4,9 @@ A browser's cookie is all a request has to say whose dashboard it is: looking a 
 token hash is therefore the one read here not narrowed to a practitioner beforehand; the row it
 finds names her, and everything the request then reads is scoped to that practitioner. Creating a
 session needs her id.
+
+Every row has a role: a practitioner's names her, the platform admin's names nobody. Each lookup
+asks for one role, so an admin's session is never taken for a practitioner's, nor the reverse.
 """
 
 from datetime import datetime
@@ -14,17 +17,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DashboardSession
 
+PRACTITIONER = "practitioner"
+ADMIN = "admin"  # the platform admin (handlers/platform_admin.py)
+
 
 class DashboardSessionStore:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, role: str = PRACTITIONER) -> None:
+        if role not in (PRACTITIONER, ADMIN):
+            raise ValueError(f"no such dashboard role: {role!r}")
         self.session = session
+        self.role = role
 
     async def start(
-        self, *, practitioner_id: int, token_hash: str, csrf: str, now: datetime, expires_at: datetime
+        self, *, practitioner_id: int | None, token_hash: str, csrf: str, now: datetime, expires_at: datetime
     ) -> DashboardSession:
-        if not isinstance(practitioner_id, int) or practitioner_id <= 0:
+        if self.role == ADMIN:
+            if practitioner_id is not None:
+                raise ValueError("the platform admin's session belongs to no practitioner")
+        elif isinstance(practitioner_id, bool) or not isinstance(practitioner_id, int) or practitioner_id <= 0:
             raise ValueError("a dashboard session belongs to a practitioner")
         row = DashboardSession(
+            role=self.role,
             practitioner_id=practitioner_id,
             token_hash=token_hash,
             csrf=csrf,
@@ -40,7 +53,11 @@ class DashboardSessionStore:
     async def find(self, token_hash: str, now: datetime) -> DashboardSession | None:
         """The live session behind a cookie; an expired one is as good as none."""
         return await self.session.scalar(
-            select(DashboardSession).where(DashboardSession.token_hash == token_hash, DashboardSession.expires_at > now)
+            select(DashboardSession).where(
+                DashboardSession.token_hash == token_hash,
+                DashboardSession.role == self.role,
+                DashboardSession.expires_at > now,
+            )
         )
 
     async def seen(self, session_id: int, now: datetime) -> None:
@@ -54,7 +71,11 @@ class DashboardSessionStore:
         )
 
     async def end(self, token_hash: str) -> None:
-        await self.session.execute(delete(DashboardSession).where(DashboardSession.token_hash == token_hash))
+        await self.session.execute(
+            delete(DashboardSession).where(
+                DashboardSession.token_hash == token_hash, DashboardSession.role == self.role
+            )
+        )
 
     async def purge_expired(self, now: datetime) -> None:
         await self.session.execute(delete(DashboardSession).where(DashboardSession.expires_at <= now))

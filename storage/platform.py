@@ -7,6 +7,7 @@ configuration and counts, never a client's name or message (the platform admin's
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from storage.models import Client, Message, OutboxItem, Practitioner, Practition
 OPEN_STAGES = ("submitted", "queued", "in_work")
 BACKLOG_STATES = ("pending", "sending")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+PAYMENT_COLUMNS = ("telegram_payment_token", "stripe_api_key", "stripe_webhook_secret")
 
 
 def hash_password(password: str) -> str:
@@ -61,6 +63,10 @@ class PractitionerStore:
         timezone: str | None = None,
         password: str | None = None,
         accounts: list[tuple[str, str]] = (),  # type: ignore[assignment]
+        telegram_payment_token: str | None = None,
+        stripe_api_key: str | None = None,
+        stripe_webhook_secret: str | None = None,
+        catalogue: str | None = None,
     ) -> Practitioner:
         row = Practitioner(
             slug=slug,
@@ -71,6 +77,10 @@ class PractitionerStore:
             whatsapp_from=whatsapp_from,
             timezone=timezone,
             password_hash=hash_password(password) if password else None,
+            telegram_payment_token=telegram_payment_token,
+            stripe_api_key=stripe_api_key,
+            stripe_webhook_secret=stripe_webhook_secret,
+            catalogue=catalogue,
         )
         self.session.add(row)
         await self.session.flush()
@@ -80,6 +90,25 @@ class PractitionerStore:
             )
         await self.session.flush()
         return row
+
+    async def set_payments(self, slug: str, changes: dict[str, str | None]) -> Practitioner | None:
+        """Her payment keys changed (`practitioner set`): each named column to its value, None clears
+        it; the running service takes them at its next sync (bot/platform.py)."""
+        row = await self.by_slug(slug)
+        if row is None:
+            return None
+        for column, value in changes.items():
+            if column not in PAYMENT_COLUMNS:
+                raise ValueError(f"not a payment setting: {column}")
+            setattr(row, column, value)
+        await self.session.flush()
+        return row
+
+    async def set_catalogue(self, row: Practitioner, catalogue: str | None) -> None:
+        """Her own catalogue.toml text (None: the deployment's), already checked by the caller;
+        the running service takes it at its next sync (bot/platform.py)."""
+        row.catalogue = catalogue
+        await self.session.flush()
 
     async def all(self) -> list[Practitioner]:
         return list(await self.session.scalars(select(Practitioner).order_by(Practitioner.id)))
@@ -92,6 +121,16 @@ class PractitionerStore:
 
     async def by_whatsapp_from(self, sender: str) -> Practitioner | None:
         return await self.session.scalar(select(Practitioner).where(Practitioner.whatsapp_from == sender))
+
+    async def ids_by_whatsapp_from(self, senders: Sequence[str]) -> dict[str, int]:
+        """by_whatsapp_from for a whole webhook batch in one query: sender number → practitioner id,
+        for the numbers a practitioner row claims."""
+        if not senders:
+            return {}
+        rows = await self.session.execute(
+            select(Practitioner.whatsapp_from, Practitioner.id).where(Practitioner.whatsapp_from.in_(set(senders)))
+        )
+        return {number: practitioner_id for number, practitioner_id in rows if number is not None}
 
     async def accounts(self, practitioner_id: int) -> list[tuple[str, str]]:
         rows = await self.session.execute(

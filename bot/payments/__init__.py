@@ -14,14 +14,14 @@ One concept per module:
 | `refunds.py` | `/refund N` for Stars |
 | `flips.py` | a client who keeps backing out is flagged; `/invoice N`, her approval |
 | `facade.py` | `Payments`, the one object the rest of priem holds |
-| `setup.py` | `open_payments`: payments as configured, or None (manual `/paid` only) |
+| `setup.py` | `open_payments` (#1, from settings), `practitioner_payments` (another practitioner's row): or None |
 """
 
 from bot.payments.context import Destination
 from bot.payments.facade import Payments
 from bot.payments.invoices import INVOICE_KEY, InvoiceSpec
 from bot.payments.refunds import RefundFailed, StarRefund
-from bot.payments.setup import open_payments
+from bot.payments.setup import open_payments, practitioner_payments
 from bot.payments.stripe_checkout import PAY_PATH
 from bot.payments.stripe_gateway import StripeGateway
 
@@ -35,4 +35,5 @@ __all__ = [
     "StarRefund",
     "StripeGateway",
     "open_payments",
+    "practitioner_payments",
 ]

@@ -11,7 +11,7 @@ from bot.payments.flips import approve
 from bot.payments.invoices import Invoices, InvoiceSpec
 from bot.payments.offers import Offers
 from bot.payments.refunds import StarRefund, refund
-from bot.payments.stripe_checkout import StripeCheckout
+from bot.payments.stripe_checkout import PAY_PATH, StripeCheckout
 from bot.payments.stripe_gateway import StripeGateway
 from bot.payments.telegram_checkout import TelegramCheckout
 from flows.payments import Mode
@@ -30,6 +30,7 @@ class Payments:
         provider_token: str | None = None,
         stripe_gateway: StripeGateway | None = None,
         link_base: str = "",
+        pay_path: str = PAY_PATH,  # another practitioner's links: /pay/<slug> (handlers/payments.py)
         flip_limit: int = 3,
     ) -> None:
         self.ctx = ctx
@@ -38,7 +39,11 @@ class Payments:
         self.refund_stars: StarRefund | None = None  # set by the Telegram channel
         link_base = link_base.rstrip("/")
         self.offers = Offers(
-            ctx, telegram=telegram, links=stripe_gateway is not None, link_base=link_base, flip_limit=flip_limit
+            ctx,
+            telegram=telegram,
+            links=stripe_gateway is not None,
+            pay_base=link_base + pay_path,
+            flip_limit=flip_limit,
         )
         self.invoices = Invoices(ctx, provider_token)
         self.telegram_checkout = TelegramCheckout(ctx)

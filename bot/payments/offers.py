@@ -19,12 +19,12 @@ from storage.uow import UnitOfWork
 
 class Offers:
     def __init__(
-        self, ctx: PaymentContext, *, telegram: Mode | None, links: bool, link_base: str, flip_limit: int
+        self, ctx: PaymentContext, *, telegram: Mode | None, links: bool, pay_base: str, flip_limit: int
     ) -> None:
         self.ctx = ctx
         self.telegram = telegram
         self.links = links  # Stripe is configured: WhatsApp and the web chat get a link
-        self.link_base = link_base
+        self.pay_base = pay_base
         self.flip_limit = flip_limit
 
     def mode_for(self, channel: str) -> Mode | None:
@@ -104,7 +104,7 @@ class Offers:
                 "number": request_id,
                 "service": name,
                 "amount": format_money(price, client.language),
-                "url": pay_link(self.link_base, payment),
+                "url": pay_link(self.pay_base, payment),
             }
             text = self.ctx.text("pay-link", params, client)
             message = await uow.messages.add(

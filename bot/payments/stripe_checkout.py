@@ -28,8 +28,9 @@ PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_suc
 REFUND_EVENT = "charge.refunded"
 
 
-def pay_link(link_base: str, payment: Payment) -> str:
-    return f"{link_base}{PAY_PATH}/{payment.id}/{payment.check_token}"
+def pay_link(pay_base: str, payment: Payment) -> str:
+    """`pay_base` is `<PUBLIC_BASE_URL>/pay`, or `…/pay/<slug>` for a practitioner other than #1."""
+    return f"{pay_base}/{payment.id}/{payment.check_token}"
 
 
 class StripeCheckout:

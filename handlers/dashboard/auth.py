@@ -25,7 +25,7 @@ from fastapi import Depends, HTTPException, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
 
-from storage.dashboard_sessions import DashboardSessionStore
+from storage.dashboard_sessions import PRACTITIONER, DashboardSessionStore
 
 log = logging.getLogger("priem.dashboard")
 
@@ -50,7 +50,7 @@ class Flash:
 @dataclass
 class DeskSession:
     id: int
-    practitioner_id: int
+    practitioner_id: int  # 0 on the platform admin's session: she is no practitioner
     csrf: str
     started_at: datetime
     flash: list[Flash] = field(default_factory=list)
@@ -91,11 +91,13 @@ def token_hash(token: str) -> str:
 
 class DashboardAuth:
     # A practitioner's login. The platform admin's (handlers/platform_admin.py) is the same machinery
-    # under another role: its own cookie, and token hashes in a domain of their own, so neither
-    # cookie opens the other's pages even when sent in the other's name.
+    # under another role: its own cookie, token hashes in a domain of their own, and session rows of
+    # its own role (storage/dashboard_sessions.py), so neither cookie opens the other's pages even
+    # when sent in the other's name.
     cookie = SESSION_COOKIE
     cookie_path = "/"
     role = b""
+    session_role = PRACTITIONER
     login_label = b"priem dashboard login form\0"
 
     def __init__(self, password: str, clock: Callable[[], datetime], *, secure: bool = False) -> None:
@@ -125,12 +127,13 @@ class DashboardAuth:
     def login_csrf(self, visitor: str) -> str:
         return hmac.new(self._login_key, visitor.encode(), hashlib.sha256).hexdigest()
 
-    async def start(self, sessions: async_sessionmaker[AsyncSession], practitioner_id: int) -> str:
-        """A new session for her; returns the token for the cookie (never stored as such)."""
+    async def start(self, sessions: async_sessionmaker[AsyncSession], practitioner_id: int | None) -> str:
+        """A new session for her (None: the platform admin's); returns the token for the cookie
+        (never stored as such)."""
         now = self.clock()
         token = secrets.token_urlsafe(32)
         async with sessions() as db:
-            store = DashboardSessionStore(db)
+            store = DashboardSessionStore(db, self.session_role)
             await store.purge_expired(now)
             await store.start(
                 practitioner_id=practitioner_id,
@@ -147,7 +150,7 @@ class DashboardAuth:
             return None
         now = self.clock()
         async with sessions() as db:
-            store = DashboardSessionStore(db)
+            store = DashboardSessionStore(db, self.session_role)
             row = await store.find(self.hash(token), now)
             if row is None:
                 return None
@@ -157,7 +160,7 @@ class DashboardAuth:
             flash = tuple(Flash(str(f.get("text", "")), bool(f.get("error"))) for f in row.flash or [])
             return DeskSession(
                 id=row.id,
-                practitioner_id=row.practitioner_id,
+                practitioner_id=row.practitioner_id or 0,
                 csrf=row.csrf,
                 started_at=row.created_at,
                 flash=list(flash),
@@ -168,7 +171,7 @@ class DashboardAuth:
         if tuple(session.flash) == session.stored_flash:
             return
         async with sessions() as db:
-            await DashboardSessionStore(db).set_flash(
+            await DashboardSessionStore(db, self.session_role).set_flash(
                 session.id, [{"text": f.text, "error": f.error} for f in session.flash]
             )
             await db.commit()
@@ -176,7 +179,7 @@ class DashboardAuth:
     async def end(self, sessions: async_sessionmaker[AsyncSession], token: object) -> None:
         if isinstance(token, str) and token:
             async with sessions() as db:
-                await DashboardSessionStore(db).end(self.hash(token))
+                await DashboardSessionStore(db, self.session_role).end(self.hash(token))
                 await db.commit()
 
     def set_cookie(self, response: Response, token: str, *, max_age: timedelta | None = None) -> None:

@@ -209,7 +209,7 @@ async def pause_action(request: Request, session: PageSession, practice: Practic
 
 def _texts_page(request: Request, session: DeskSession, practice: Practice, form: forms.Form | None = None) -> Response:
     own = _document(practice, session).texts
-    defaults = practice.overrides.defaults.texts
+    defaults = practice.overrides.base(practice.practitioner_id).texts
     rows = [
         {
             "id": text_id,
@@ -272,7 +272,7 @@ async def services_page(request: Request, session: PageSession, practice: Practi
 @router.post("/desk/settings/services/{key}")
 async def save_service(request: Request, key: str, session: PageSession, practice: PracticeDep) -> Response:
     form = await checked_form(request, session.csrf)
-    if practice.overrides.defaults.catalogue.get(key) is None:
+    if practice.overrides.base(practice.practitioner_id).catalogue.get(key) is None:
         raise HTTPException(status_code=404, detail="no such service")  # the file decides which exist
     anchor = f"/desk/settings/services#service-{key}"
 

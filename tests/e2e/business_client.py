@@ -46,18 +46,19 @@ class BusinessChat:
         self.her_id, self.chat_id, self.name = her_id, chat_id, first_name
         self.user = {"id": chat_id, "is_bot": False, "first_name": first_name, "language_code": "ru"}
         self.seen = 0
+        self.connection = CONNECTION  # her account's connection to the bot (another bot: another id)
 
     # Updates
 
     def message(
-        self, text: str, *, sender: dict[str, Any] | None = None, connection: str = CONNECTION, **extra: Any
+        self, text: str, *, sender: dict[str, Any] | None = None, connection: str | None = None, **extra: Any
     ) -> dict[str, Any]:
         body = {
             "message_id": next(_message_ids),
             "date": DATE,
             "chat": {"id": self.chat_id, "type": "private", "first_name": self.name},
             "from": sender or self.user,
-            "business_connection_id": connection,
+            "business_connection_id": connection or self.connection,
             "text": text,
             **extra,
         }
@@ -82,7 +83,7 @@ class BusinessChat:
     def tap(self, payload: str) -> dict[str, Any]:
         """The client taps a button under the newest bot message in this chat."""
         shown = next(m for m in reversed(self.api.sent(self.chat_id)) if "reply_markup" in m)
-        assert shown.get("business_connection_id") == CONNECTION
+        assert shown.get("business_connection_id") == self.connection
         data = [b["callback_data"] for row in shown["reply_markup"]["inline_keyboard"] for b in row]
         assert payload in data, data
         message = {
@@ -91,7 +92,7 @@ class BusinessChat:
             "chat": {"id": self.chat_id, "type": "private", "first_name": self.name},
             "from": her_user(self.her_id),
             "sender_business_bot": BOT_USER,
-            "business_connection_id": CONNECTION,
+            "business_connection_id": self.connection,
             "text": shown["text"],
             "reply_markup": shown["reply_markup"],
         }
@@ -113,7 +114,7 @@ class BusinessChat:
         """Texts the bot sent in her chat with this client since the last call."""
         sent = self.sent_here()
         new, self.seen = sent[self.seen :], len(sent)
-        assert all(m.get("business_connection_id") == CONNECTION for m in new), new
+        assert all(m.get("business_connection_id") == self.connection for m in new), new
         return [m["text"] for m in new]
 
     async def ask(self, text: str) -> str:

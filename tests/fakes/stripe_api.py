@@ -18,11 +18,13 @@ class Call:
     path: str
     form: dict[str, str]
     idempotency_key: str | None
+    api_key: str = API_KEY  # whose account was called (several practitioners: tests/platform)
 
 
 class StripeAPI:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.keys = {API_KEY}  # more Stripe accounts on one double: add their secret keys
         self.sessions: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -44,10 +46,11 @@ class StripeAPI:
             await self._runner.cleanup()
 
     async def _create_session(self, request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
+        api_key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if api_key not in self.keys:
             return web.json_response({"error": {"type": "invalid_request_error", "message": "bad key"}}, status=401)
         form = {key: str(value) for key, value in (await request.post()).items()}
-        self.calls.append(Call("POST", request.path, form, request.headers.get("Idempotency-Key")))
+        self.calls.append(Call("POST", request.path, form, request.headers.get("Idempotency-Key"), api_key))
         session_id = f"cs_test_{next(self._ids):04d}"
         session = {
             "id": session_id,

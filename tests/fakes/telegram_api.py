@@ -3,7 +3,8 @@
 It implements the methods priem uses, records every call, serves getUpdates from a queue
 (long polling included), and can be told to answer the next calls with 429 or 5xx. With
 `enforce_limits` it also acts as Telegram's flood control does for sendMessage: more than
-`overall` messages in any one second, or `per_chat` to one chat, get 429 with retry_after.
+`overall` messages in any one second, or `per_chat` to one chat, get 429 with retry_after
+(`per_bot=True`: those windows per bot token, as Telegram keeps them for many bots).
 `inject_faults` fails a share of sends for a while: 5xx, 429, timeouts (tests/fakes/faults.py).
 """
 
@@ -42,6 +43,7 @@ class Call:
     params: dict[str, Any]
     status: int  # what the double answered
     bot: str = ""  # the token it was called with (several bots: tests/platform)
+    at: float = 0.0  # time.monotonic() when the request arrived (bench/practitioners.py)
 
 
 @dataclass
@@ -69,12 +71,13 @@ class TelegramBotAPI:
         self.base_url = ""
         self.latency = 0.0  # seconds before each sendMessage is answered: a network round trip
         self.limits: tuple[int, int] | None = None
+        self.per_bot = False  # enforce_limits per bot token (else one window for all bots)
         self.slack = 0.0  # seconds of transit jitter enforce_limits forgives (see there)
         self.arrivals: list[tuple[float, int]] = []  # (monotonic time, chat id) of accepted sends, when enforcing
         self.too_many = 0  # 429s answered by enforce_limits
         self.in_flight = 0  # sendMessage requests received and not yet answered
-        self._accepted: deque[float] = deque()
-        self._accepted_per_chat: defaultdict[int, deque[float]] = defaultdict(deque)
+        self._accepted_by_bot: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._accepted_per_chat: defaultdict[tuple[str, int], deque[float]] = defaultdict(deque)
         self.refunded: set[str] = set()  # telegram_payment_charge_ids given back
         self.chats: dict[int, dict[str, Any]] = {}  # getChat answers by chat id (ChatFullInfo fields)
         self.faults: FaultWindow | None = None  # set by inject_faults
@@ -114,7 +117,9 @@ class TelegramBotAPI:
         self.faults = FaultWindow(seconds=seconds, rate=rate, seed=seed, hold=hold)
         return self.faults
 
-    def enforce_limits(self, overall: int = 30, per_chat: int = 1, *, slack: float = 0.0) -> None:
+    def enforce_limits(
+        self, overall: int = 30, per_chat: int = 1, *, slack: float = 0.0, per_bot: bool = False
+    ) -> None:
         """Answer sendMessage with 429 once a moving one-second window holds `overall`
         accepted messages, or `per_chat` to the same chat.
 
@@ -123,9 +128,13 @@ class TelegramBotAPI:
         milliseconds that vary (a new connection, a busy event loop). At 1 msg/s per chat a
         sender has no room below the limit, and Telegram's is soft ("short bursts are
         tolerated"): a strict window at the arrival end would refuse sends spaced right. The
-        overall window stays strict: a sender keeps its own margin below it (28 of 30)."""
+        overall window stays strict: a sender keeps its own margin below it (28 of 30).
+
+        `per_bot`: each bot token has windows of its own (Telegram's limits are per bot), so
+        one bot's fan-out at the limit leaves another bot's sends untouched."""
         self.limits = (overall, per_chat)
         self.slack = slack
+        self.per_bot = per_bot
 
     # What a test reads
 
@@ -160,8 +169,10 @@ class TelegramBotAPI:
             await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         method = request.match_info["method"]
-        if request.match_info["token"] not in self.tokens:
+        token = request.match_info["token"]
+        if token not in self.tokens:
             return self._error(method, {}, 401, "Unauthorized")
         params = _params(await request.post())
         if self.faults is not None and method in FAULTY_METHODS and (kind := self.faults.draw()):
@@ -174,10 +185,10 @@ class TelegramBotAPI:
             return self._error(
                 method, params, failure.status, failure.description, failure.parameters
             )
-        if method == "sendMessage" and self.limits is not None and self._flooded(params["chat_id"]):
+        if method == "sendMessage" and self.limits is not None and self._flooded(params["chat_id"], token):
             self.too_many += 1
             return self._error(
-                method, params, 429, "Too Many Requests: retry after 1", {"retry_after": 1}
+                method, params, 429, "Too Many Requests: retry after 1", {"retry_after": 1}, bot=token, at=arrived
             )
         if method == "sendMessage" and self.latency:
             self.in_flight += 1
@@ -191,8 +202,8 @@ class TelegramBotAPI:
         try:
             result = await handler(params)
         except _BotAPIError as error:
-            return self._error(method, params, error.status, error.description)
-        self.calls.append(Call(method, params, 200, request.match_info["token"]))
+            return self._error(method, params, error.status, error.description, bot=token, at=arrived)
+        self.calls.append(Call(method, params, 200, token, arrived))
         return web.json_response({"ok": True, "result": result})
 
     async def _inject(self, faults: FaultWindow, kind: str, method: str, params: dict[str, Any]) -> web.Response:
@@ -216,25 +227,30 @@ class TelegramBotAPI:
         status: int,
         description: str,
         parameters: dict[str, Any] | None = None,
+        *,
+        bot: str = "",
+        at: float = 0.0,
     ) -> web.Response:
-        self.calls.append(Call(method, params, status))
+        self.calls.append(Call(method, params, status, bot, at))
         body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
         if parameters:
             body["parameters"] = parameters
         return web.json_response(body, status=status)
 
-    def _flooded(self, chat_id: int) -> bool:
+    def _flooded(self, chat_id: int, bot: str = "") -> bool:
         """Counts this message in, unless it would exceed a limit (then it is not accepted)."""
         assert self.limits is not None
         overall, per_chat = self.limits
         now = time.monotonic()
-        chat = self._accepted_per_chat[chat_id]
-        for window, span in ((self._accepted, 1.0), (chat, 1.0 - self.slack)):
+        key = bot if self.per_bot else ""
+        accepted = self._accepted_by_bot[key]
+        chat = self._accepted_per_chat[(key, chat_id)]
+        for window, span in ((accepted, 1.0), (chat, 1.0 - self.slack)):
             while window and window[0] <= now - span:
                 window.popleft()
-        if len(self._accepted) >= overall or len(chat) >= per_chat:
+        if len(accepted) >= overall or len(chat) >= per_chat:
             return True
-        self._accepted.append(now)
+        accepted.append(now)
         chat.append(now)
         self.arrivals.append((now, chat_id))
         return False

@@ -265,3 +265,28 @@ async def test_the_double_refuses_a_chat_written_to_too_soon(telegram_api: Teleg
     assert type(first).__name__ == "Delivered" and type(third).__name__ == "Delivered"
     assert type(second).__name__ == "RetryLater" and second.after_seconds == 1.0
     assert telegram_api.too_many == 1
+
+
+async def test_the_double_keeps_the_limits_per_bot_when_asked(telegram_api: TelegramBotAPI) -> None:
+    """bench/practitioners.py: Telegram's limits are per bot, so another bot's send to the same
+    chat at the same moment is accepted; the same bot's is still refused."""
+    other = "777:TEST-other-bot"
+    telegram_api.tokens.add(other)
+    telegram_api.enforce_limits(overall=30, per_chat=1, slack=SLACK, per_bot=True)
+    bots = [make_bot(TOKEN, telegram_api.base_url), make_bot(other, telegram_api.base_url)]
+    try:
+        row = OutboxItem(
+            id=1,
+            channel="telegram",
+            destination="5",
+            text="hello",
+            priority=1,
+            idempotency_key="k1",
+            next_attempt_at=WORKING_TIME,
+        )
+        results = [await TelegramSender(bot).send(row) for bot in (*bots, bots[0])]
+    finally:
+        for bot in bots:
+            await bot.session.close()
+    assert [type(r).__name__ for r in results] == ["Delivered", "Delivered", "RetryLater"]
+    assert [(c.bot, c.status) for c in telegram_api.called("sendMessage")] == [(TOKEN, 200), (other, 200), (TOKEN, 429)]

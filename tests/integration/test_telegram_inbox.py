@@ -1,7 +1,9 @@
 """Stored Telegram updates → the real Dispatcher: order, retries, dead letters, polling offsets."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher, Router
@@ -11,9 +13,11 @@ from sqlalchemy import select
 from bot.telegram_inbox import MAX_ATTEMPTS, TelegramInbox
 from bot.telegram_polling import Poller
 from bot.telegram_sender import make_bot
+from storage.engine import make_engine, session_factory, upgrade
 from storage.models import InboxUpdate
-from storage.uow import UnitOfWork
-from tests.factories import FakeClock
+from storage.uow import UnitOfWork, ensure_practitioner
+from tests import database
+from tests.factories import WORKING_TIME, FakeClock
 from tests.fakes.telegram_api import TOKEN, TelegramBotAPI
 
 
@@ -117,3 +121,31 @@ async def test_polling_confirms_an_offset_only_after_storing(
         first["update_id"],
         second["update_id"],
     ]
+
+
+async def test_many_practitioners_inboxes_passing_at_once_never_take_the_whole_pool(
+    tmp_path: Path, bot: Bot, handled: Handled
+) -> None:
+    """On PostgreSQL a pass holds two pooled connections at once: its advisory lock's and its
+    work's. Thirty practitioners' inboxes, an update each, all passing at once on a pool of four:
+    without the per-process pass limit the lock holders took every connection and each waited for
+    its second one (a pool timeout: with 100 practitioners the service did not start,
+    bench/practitioners.py). Each practitioner's lock is her own, so they all get through."""
+    async with database.database_for(tmp_path / "many.db") as url:
+        engine = make_engine(url, pool_size=2, max_overflow=2)
+        try:
+            await upgrade(engine)
+            sessions = session_factory(engine)
+            dispatcher = Dispatcher()
+            dispatcher.include_router(handled.router())
+            inboxes = []
+            for n in range(30):
+                pid = await ensure_practitioner(sessions, f"p{n}", "Практик", WORKING_TIME)
+                inbox = TelegramInbox(lambda pid=pid: UnitOfWork(sessions, pid), FakeClock(), dispatcher, bot)
+                await inbox.store([(1, json.dumps(update(1, f"from {n}")))])  # the same update_id: hers
+                inboxes.append(inbox)
+            settled = await asyncio.gather(*(inbox.process_pending() for inbox in inboxes))
+        finally:
+            await engine.dispose()
+    assert settled == [1] * 30
+    assert sorted(handled.texts) == sorted(f"from {n}" for n in range(30))
