@@ -65,6 +65,7 @@ class Run:
     rate: float  # accepted sends per second, first to last
     peak: int  # most accepted sends in any one second
     too_many: int
+    refused_by: dict[str, int]  # the 429s by the double's limit: overall / chat
     lost: int
     duplicated: int
     not_sent: dict[str, int]
@@ -196,6 +197,7 @@ async def one(database: str, relays: int, clients: int) -> Run:
         rate=rate,
         peak=peak_per_second(times),
         too_many=api.too_many,
+        refused_by=dict(api.refused_by),
         lost=sum(1 for n in range(clients) if FIRST_CHAT + n not in sent),
         duplicated=sum(count - 1 for count in sent.values() if count > 1),
         not_sent={state: n for state, n in left.items() if state != "sent"},
@@ -204,12 +206,17 @@ async def one(database: str, relays: int, clients: int) -> Run:
     )
 
 
+def _kinds(refused_by: dict[str, int]) -> str:
+    return f" ({', '.join(f'{kind} {n}' for kind, n in sorted(refused_by.items()))})" if refused_by else ""
+
+
 def row(run: Run) -> str:
     return (
         f"| {run.database} | {run.relays} | {run.clients:,} "
         f"| {run.sweep_seconds:.1f} ({run.queued / run.sweep_seconds:.0f}/s) "
         f"| {run.drain_seconds:.1f} | {run.rate:.1f} | {100 * run.rate / LIMIT:.1f}% | "
-        f"{100 * run.rate / run.relay_rate:.1f}% | {run.peak} | {run.too_many} | {run.lost} | {run.duplicated} | "
+        f"{100 * run.rate / run.relay_rate:.1f}% | {run.peak} | {run.too_many}{_kinds(run.refused_by)} | "
+        f"{run.lost} | {run.duplicated} | "
         f"{run.not_sent or 0} | {' + '.join(str(n) for n in run.per_process)} |"
     )
 

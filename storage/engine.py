@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Any constant shared by every process of a deployment: the key of the advisory lock that lets
 # only one of N starting workers run the migrations at a time (the others then find them done).
 MIGRATION_LOCK = 0x7072_6965_6D00  # "priem\0"
+# SQLite: how long a writer waits for another's lock; at start-up, for another worker's migration.
+BUSY_TIMEOUT_MS = 5000
+MIGRATION_WAIT_MS = 300_000
 
 # PostgreSQL `text` cannot hold NUL (SQLite can): a client can send one, and the raw update must
 # still be stored, so NUL becomes U+FFFD on the way in.
@@ -42,7 +45,7 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 5) -> Async
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -106,6 +109,14 @@ def _upgrade(connection: Connection) -> None:
         # N workers start at once: the first migrates, the others wait here, then find the
         # schema at head. Released with the transaction (DDL is transactional on PostgreSQL).
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    elif connection.dialect.name == "sqlite":
+        # The driver opens no transaction before DDL, so Alembic's CREATE TABLEs would run one by
+        # one, and two workers starting on a fresh file both create `practitioners` (the second
+        # fails to start). BEGIN IMMEDIATE takes the write lock first: the second waits in the
+        # busy handler, then finds the schema at head; the migration is also all-or-nothing.
+        # A long migration of a big file (a recount) holds the lock for more than the usual 5 s.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
@@ -115,3 +126,6 @@ async def upgrade(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration on the service's own connection."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

@@ -13,7 +13,7 @@ import itertools
 import json
 import socket
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +75,7 @@ class TelegramBotAPI:
         self.slack = 0.0  # seconds of transit jitter enforce_limits forgives (see there)
         self.arrivals: list[tuple[float, int]] = []  # (monotonic time, chat id) of accepted sends, when enforcing
         self.too_many = 0  # 429s answered by enforce_limits
+        self.refused_by: Counter[str] = Counter()  # those 429s by the limit hit: "overall" / "chat"
         self.in_flight = 0  # sendMessage requests received and not yet answered
         self._accepted_by_bot: defaultdict[str, deque[float]] = defaultdict(deque)
         self._accepted_per_chat: defaultdict[tuple[str, int], deque[float]] = defaultdict(deque)
@@ -249,6 +250,7 @@ class TelegramBotAPI:
             while window and window[0] <= now - span:
                 window.popleft()
         if len(accepted) >= overall or len(chat) >= per_chat:
+            self.refused_by["overall" if len(accepted) >= overall else "chat"] += 1
             return True
         accepted.append(now)
         chat.append(now)
