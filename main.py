@@ -35,6 +35,7 @@ from bot.redis import close_redis, open_redis
 from bot.relay import OutboxRelay
 from bot.settings import Settings
 from bot.telegram_app import TelegramChannel
+from bot.telegram_ingest import TelegramIngest
 from bot.texts import Texts
 from bot.whatsapp_app import WhatsApp
 from handlers import dashboard, health, platform_admin, webchat
@@ -95,6 +96,7 @@ def build(
         await upgrade(engine)
         sessions = session_factory(engine)
         practitioner_id = await ensure_practitioner(sessions, "default", settings.practitioner_name, clock())
+        ingest = TelegramIngest(sessions)  # every practitioner's Telegram webhook: one group commit
         telegram = TelegramChannel(settings) if settings.telegram_enabled else None
         channel_senders: dict[str, Sender] = telegram.senders(sessions, clock) if telegram else {}
         whatsapp = WhatsApp.open(settings, sessions, clock, twilio_http_client) if settings.whatsapp_enabled else None
@@ -153,7 +155,7 @@ def build(
         practice.desk_url = app.state.desk.desk_url  # /export answers with a link to her page
         if telegram is not None:
             app.state.telegram = telegram
-            await telegram.start(app.state.desk, run_background=run_background, payments=payments)
+            await telegram.start(app.state.desk, run_background=run_background, payments=payments, ingest=ingest)
         if whatsapp is not None:
             app.state.whatsapp = whatsapp
             whatsapp.start(app.state.desk, run_background=run_background, platform=platform)
@@ -175,7 +177,7 @@ def build(
         app.state.pushes = pushes
         await platform.open(
             Tenant(practitioner_id, "default", app.state.desk, practice, telegram),
-            Shared(catalogue, texts, overrides, relay, whatsapp),
+            Shared(catalogue, texts, overrides, relay, whatsapp, ingest),
         )
         app.state.platform = platform
         app.state.privacy = Privacy(

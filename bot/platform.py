@@ -51,6 +51,7 @@ from bot.pushes import Pushes
 from bot.relay import OutboxRelay
 from bot.settings import Settings
 from bot.telegram_app import WEBHOOK_PATH, TelegramChannel
+from bot.telegram_ingest import TelegramIngest
 from bot.texts import Texts
 from bot.whatsapp_app import WhatsApp
 from flows.catalogue import Catalogue
@@ -105,6 +106,7 @@ class Shared:
     overrides: SettingsSource
     relay: OutboxRelay
     whatsapp: WhatsApp | None = None
+    telegram_ingest: TelegramIngest | None = None  # one group commit for every bot's webhook
 
 
 class RoutedSender:
@@ -368,7 +370,8 @@ class Platform:
         )
         channel = TelegramChannel(own)
         channel.webhook_path = f"{WEBHOOK_PATH}/{row.slug}"
-        await channel.start(desk, run_background=self.run_background, payments=payments)
+        ingest = self.shared.telegram_ingest if self.shared is not None else None
+        await channel.start(desk, run_background=self.run_background, payments=payments, ingest=ingest)
         return channel
 
     def _catalogue_of(self, row: Practitioner, timezone: str) -> Catalogue:

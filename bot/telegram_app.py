@@ -22,6 +22,7 @@ from bot.desk import Desk
 from bot.payments import Payments, RefundFailed
 from bot.settings import Settings
 from bot.telegram_inbox import TelegramInbox
+from bot.telegram_ingest import TelegramIngest
 from bot.telegram_polling import Poller
 from bot.telegram_sender import TelegramSender, make_bot
 from flows.model import Channel
@@ -74,7 +75,14 @@ class TelegramChannel:
             senders[Channel.TELEGRAM_BUSINESS.value] = BusinessSender(self.sender, sessions, clock)
         return senders
 
-    async def start(self, desk: Desk, *, run_background: bool = True, payments: Payments | None = None) -> None:
+    async def start(
+        self,
+        desk: Desk,
+        *,
+        run_background: bool = True,
+        payments: Payments | None = None,
+        ingest: TelegramIngest | None = None,
+    ) -> None:
         self.dispatcher["desk"] = desk
         if self.settings.telegram_business:
             desk.business = self.dispatcher["business"] = TelegramBusiness(
@@ -84,7 +92,7 @@ class TelegramChannel:
         if payments is not None:
             payments.refund_stars = self.refund_stars
             self.sender.invoices = payments.invoice_for
-        self.inbox = TelegramInbox(desk.uow, desk.clock, self.dispatcher, self.bot)
+        self.inbox = TelegramInbox(desk.uow, desk.clock, self.dispatcher, self.bot, ingest)
         allowed = self.dispatcher.resolve_used_update_types()
         self.poller = Poller(self.bot, self.inbox, allowed)
         if self.settings.telegram_mode == "webhook":

@@ -15,9 +15,11 @@ from datetime import datetime
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.group_commit import GroupCommit
+from bot.telegram_ingest import TelegramIngest
 from bot.wakeup import Wakeup
+from storage.inbox import InboxRepo
 from storage.locks import exclusive
 from storage.uow import UnitOfWork
 
@@ -59,40 +61,52 @@ class TelegramInbox:
         clock: Callable[[], datetime],
         dispatcher: Dispatcher,
         bot: Bot,
+        ingest: TelegramIngest | None = None,
     ) -> None:
         self.uow = uow
+        self.practitioner_id = uow().practitioner_id  # a UnitOfWork opens nothing until entered
         self.clock = clock
         self.dispatcher = dispatcher
         self.bot = bot
         self._wakeup = Wakeup()
         self._lock = asyncio.Lock()
-        self._grouped: GroupCommit[tuple[int, str]] = GroupCommit(self.store)
+        # Every practitioner's webhook shares the deployment's (main.build); a bare inbox has its own.
+        self._ingest = ingest or TelegramIngest(uow().sessions)
 
     def wake(self) -> None:
         self._wakeup.wake()
 
     async def store(self, updates: Sequence[tuple[int, str]]) -> int:
         """Make raw updates durable in one commit; returns how many were new (repeats are not).
-
-        A pre-checkout query is stored as settled and fed to the Dispatcher right here, before
-        the webhook's 200 or the next getUpdates: Telegram cancels the checkout unless it is
-        answered within 10 seconds, which a queue of earlier updates could not promise."""
-        settled = {str(update_id): _answer_at_once(payload) for update_id, payload in updates}
+        The poller's store; the webhook's goes through store_one."""
         async with self.uow() as uow:  # a concurrent delivery stored first is skipped, not an error
-            stored = await uow.inbox.store_batch(
-                channel=CHANNEL,
-                updates=[(str(update_id), payload, settled[str(update_id)]) for update_id, payload in updates],
-                now=self.clock(),
-            )
+            new = await self.insert(uow.session, updates)
             await uow.commit()
-        new = set(stored)
+        await self.stored(updates, new)
+        return len(new)
+
+    async def insert(self, session: AsyncSession, updates: Sequence[tuple[int, str]]) -> list[str]:
+        """Her rows in a transaction the caller commits; returns the ids that were new.
+
+        A pre-checkout query is stored as settled: stored() feeds it to the Dispatcher right
+        away, before the webhook's 200 or the next getUpdates, since Telegram cancels the
+        checkout unless it is answered within 10 seconds, which a queue of earlier updates
+        could not promise."""
+        return await InboxRepo(session, self.practitioner_id).store_batch(
+            channel=CHANNEL,
+            updates=[(str(update_id), payload, _answer_at_once(payload)) for update_id, payload in updates],
+            now=self.clock(),
+        )
+
+    async def stored(self, updates: Sequence[tuple[int, str]], new_ids: Sequence[str]) -> None:
+        """After the commit: a new pre-checkout is answered now, the rest wake the worker."""
+        new = set(new_ids)
         for update_id, payload in updates:
-            if str(update_id) in new and settled[str(update_id)]:
+            if str(update_id) in new and _answer_at_once(payload):
                 new.discard(str(update_id))  # fed once, even if the batch carried it twice
                 await self._feed_at_once(payload)
-        if stored:
+        if new_ids:
             self.wake()
-        return len(stored)
 
     async def _feed_at_once(self, payload: str) -> None:
         try:
@@ -101,9 +115,9 @@ class TelegramInbox:
             log.warning("telegram pre-checkout failed: %s", type(error).__name__, exc_info=True)
 
     async def store_one(self, update_id: int, payload: str) -> None:
-        """The webhook's store: durable on return, its commit shared with concurrent requests
-        (bot/group_commit.py). A repeat is stored once, as with store()."""
-        await self._grouped.submit((update_id, payload))
+        """The webhook's store: durable on return, its commit shared with concurrent requests to
+        any practitioner's bot (bot/telegram_ingest.py). A repeat is stored once."""
+        await self._ingest.submit(self, update_id, payload)
 
     async def process_pending(self) -> int:
         """Feed every stored update to the Dispatcher; returns how many were settled.

@@ -31,6 +31,11 @@ class UnitOfWork:
         self._sessions = sessions
         self.practitioner_id = practitioner_id
 
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Where its sessions come from: for a writer that serves every practitioner at once."""
+        return self._sessions
+
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
         pid = self.practitioner_id

@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from aiogram import Bot, Dispatcher
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.group_commit import GroupCommit
 from bot.telegram_inbox import TelegramInbox
+from bot.telegram_ingest import TelegramIngest
 from bot.telegram_sender import make_bot
 from storage.models import InboxUpdate
-from storage.uow import UnitOfWork
+from storage.uow import UnitOfWork, ensure_practitioner
 from tests.factories import FakeClock
 from tests.fakes.telegram_api import TOKEN, TelegramBotAPI
 
@@ -86,3 +87,51 @@ async def test_concurrent_webhook_stores_keep_every_update_once(sessions, practi
     async with sessions() as session:
         stored = list(await session.scalars(select(InboxUpdate.external_id).order_by(InboxUpdate.id)))
     assert sorted(stored, key=int) == [str(n) for n in range(40)]
+
+
+async def test_two_practitioners_webhook_updates_share_one_commit(
+    engine, sessions, practitioner: int, bot: Bot  # noqa: ANN001
+) -> None:
+    """Every practitioner's bot has its own webhook and inbox, yet concurrent updates to them are
+    written in one transaction (bot/telegram_ingest.py), each row under its own practitioner."""
+    other = await ensure_practitioner(sessions, "second", "Вторая", FakeClock()())
+    ingest = TelegramIngest(sessions)
+    mine, hers = (
+        TelegramInbox(lambda pid=pid: UnitOfWork(sessions, pid), FakeClock(), Dispatcher(), bot, ingest)
+        for pid in (practitioner, other)
+    )
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine.sync_engine, "commit", count)
+    # The same update_id at both bots: each bot numbers its own updates, so neither is a repeat.
+    updates = [(inbox, n) for n in range(5) for inbox in (mine, hers)]
+    await asyncio.gather(*(inbox.store_one(n, json.dumps({"update_id": n})) for inbox, n in updates))
+    event.remove(engine.sync_engine, "commit", count)
+    assert len(commits) == 1
+    async with sessions() as session:
+        stored = (await session.execute(select(InboxUpdate.practitioner_id, InboxUpdate.external_id))).all()
+    assert sorted(stored) == sorted((pid, str(n)) for pid in (practitioner, other) for n in range(5))
+
+
+async def test_a_failing_practitioner_does_not_fail_anothers_webhook_updates(
+    sessions, practitioner: int, bot: Bot  # noqa: ANN001
+) -> None:
+    """A shared batch that fails is retried one practitioner at a time: hers is stored and
+    answered, only the failing one's request gets the error (Telegram sends it again)."""
+    other = await ensure_practitioner(sessions, "second", "Вторая", FakeClock()())
+    ingest = TelegramIngest(sessions)
+    mine = TelegramInbox(lambda: UnitOfWork(sessions, practitioner), FakeClock(), Dispatcher(), bot, ingest)
+    broken = TelegramInbox(lambda: UnitOfWork(sessions, other), FakeClock(), Dispatcher(), bot, ingest)
+
+    async def fail(*_: object) -> list[str]:
+        raise RuntimeError("lock timeout")
+
+    broken.insert = fail  # type: ignore[method-assign]
+    results = await asyncio.gather(mine.store_one(1, "{}"), broken.store_one(1, "{}"), return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)  # one batch: its callers share the outcome
+    async with sessions() as session:
+        stored = (await session.execute(select(InboxUpdate.practitioner_id, InboxUpdate.external_id))).all()
+    assert stored == [(practitioner, "1")]  # hers is durable: Telegram's retry is a repeat, stored once
