@@ -34,7 +34,6 @@ from bot.ratelimit import ChannelRate, RateLimits
 from bot.redis import close_redis, open_redis
 from bot.relay import OutboxRelay
 from bot.settings import Settings
-from bot.telegram_app import TelegramChannel
 from bot.telegram_ingest import TelegramIngest
 from bot.texts import Texts
 from bot.whatsapp_app import WhatsApp
@@ -97,7 +96,11 @@ def build(
         sessions = session_factory(engine)
         practitioner_id = await ensure_practitioner(sessions, "default", settings.practitioner_name, clock())
         ingest = TelegramIngest(sessions)  # every practitioner's Telegram webhook: one group commit
-        telegram = TelegramChannel(settings) if settings.telegram_enabled else None
+        telegram = None
+        if settings.telegram_enabled:
+            from bot.telegram_app import TelegramChannel  # aiogram (~130 MB) only with a bot
+
+            telegram = TelegramChannel(settings)
         channel_senders: dict[str, Sender] = telegram.senders(sessions, clock) if telegram else {}
         whatsapp = WhatsApp.open(settings, sessions, clock, twilio_http_client) if settings.whatsapp_enabled else None
         if whatsapp is not None:

@@ -6,14 +6,17 @@ it, or after she took the chat over, goes to the client's bot chat or waits inst
 import logging
 from collections.abc import Callable, Collection
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery import Failed, OutsideWindow, Result
-from bot.telegram_sender import TelegramSender
 from flows.business import ChatFacts, Route, Way, chat_of, is_paused, owner_of, route, window
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:  # the dashboard reads windows here without a bot: no aiogram for it
+    from bot.telegram_sender import TelegramSender
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ def _refused_as_business(result: Result) -> bool:
 
 class BusinessSender:
     def __init__(
-        self, telegram: TelegramSender, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
+        self, telegram: "TelegramSender", sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
     ) -> None:
         self.telegram = telegram
         self.sessions = sessions

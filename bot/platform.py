@@ -31,6 +31,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -50,13 +51,15 @@ from bot.privacy import Privacy
 from bot.pushes import Pushes
 from bot.relay import OutboxRelay
 from bot.settings import Settings
-from bot.telegram_app import WEBHOOK_PATH, TelegramChannel
-from bot.telegram_ingest import TelegramIngest
+from bot.telegram_ingest import WEBHOOK_PATH, TelegramIngest
 from bot.texts import Texts
 from bot.whatsapp_app import WhatsApp
 from flows.catalogue import Catalogue
 from storage.models import OutboxItem, Practitioner
 from storage.platform import PractitionerStore
+
+if TYPE_CHECKING:
+    from bot.telegram_app import TelegramChannel
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +85,7 @@ class Tenant:
     slug: str
     desk: Desk
     practice: Practice
-    telegram: TelegramChannel | None = None
+    telegram: "TelegramChannel | None" = None
     whatsapp: Sender | None = None
     token: str | None = None  # her bot's token: part of the cache key, never logged
     password_hash: str | None = None
@@ -351,7 +354,9 @@ class Platform:
             tenant.telegram_senders = tenant.telegram.senders(self.sessions, self.clock)
         return tenant
 
-    async def _telegram(self, row: Practitioner, desk: Desk, payments: Payments | None) -> TelegramChannel:
+    async def _telegram(self, row: Practitioner, desk: Desk, payments: Payments | None) -> "TelegramChannel":
+        from bot.telegram_app import TelegramChannel  # aiogram, only once a practitioner has a bot
+
         assert row.telegram_token is not None
         own = self.settings.model_copy(
             update={

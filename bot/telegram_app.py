@@ -22,15 +22,14 @@ from bot.desk import Desk
 from bot.payments import Payments, RefundFailed
 from bot.settings import Settings
 from bot.telegram_inbox import TelegramInbox
-from bot.telegram_ingest import TelegramIngest
+from bot.telegram_ingest import WEBHOOK_PATH, TelegramIngest
 from bot.telegram_polling import Poller
 from bot.telegram_sender import TelegramSender, make_bot
 from flows.model import Channel
-from handlers.telegram import build_router
+from handlers.telegram.routers import build_router
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_PATH = "/webhook/telegram"
 
 
 def webhook_secret(settings: Settings) -> str:

@@ -17,6 +17,8 @@ from bot.group_commit import GroupCommit
 if TYPE_CHECKING:
     from bot.telegram_inbox import TelegramInbox
 
+WEBHOOK_PATH = "/webhook/telegram"  # #1's bot; another practitioner's: WEBHOOK_PATH/<slug>
+
 Stored = tuple["TelegramInbox", int, str]  # her inbox, update_id, the update as JSON
 
 

@@ -1,23 +1,5 @@
-"""Telegram adapters: aiogram routers that turn updates into `Inbound`s for `desk.handle`,
-and the webhook route that stores raw updates before anything else happens.
-
-Routers are built fresh per Dispatcher (a Router attaches to one parent only), with the
-catch-all messages router last. The Desk arrives as the Dispatcher's `desk` kwarg.
+"""Telegram adapters: aiogram routers (routers.py) that turn updates into `Inbound`s for
+`desk.handle`, and the webhook route (webhook.py) that stores raw updates before anything else
+happens. Importing the package imports no aiogram: a deployment without Telegram never loads it
+(about 130 MB, bench/README.md, idle RSS).
 """
-
-from aiogram import Router
-
-from handlers.telegram import business, buttons, commands, edits, messages, payments
-
-
-def build_router(*, with_payments: bool = False, with_business: bool = False) -> Router:
-    """`with_payments` adds the payments router, and with it `pre_checkout_query` to the update
-    types asked of Telegram; without payment settings the bot asks for exactly what it did.
-    `with_business` (TELEGRAM_BUSINESS) adds the business_* updates the same way."""
-    root = Router(name=__name__)
-    if with_payments:
-        root.include_router(payments.router())  # before the catch-all: a payment is a message too
-    if with_business:
-        root.include_router(business.router())  # before buttons: taps in her chats are hers to route
-    root.include_routers(commands.router(), buttons.router(), edits.router(), messages.router())
-    return root

@@ -5,11 +5,14 @@ when no secret is set (aiogram #1024, #1613; shared/RELIABILITY.md).
 """
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from bot.telegram_app import WEBHOOK_PATH, TelegramChannel
+from bot.telegram_ingest import WEBHOOK_PATH
+
+if TYPE_CHECKING:  # aiogram is imported only where a bot is configured
+    from bot.telegram_app import TelegramChannel
 
 router = APIRouter(tags=["telegram"])
 
@@ -36,7 +39,7 @@ async def telegram_webhook(request: Request) -> Response:
     return await ingest(request, request.app.state.telegram, request.headers.get(SECRET_HEADER))
 
 
-async def ingest(request: Request, telegram: TelegramChannel, secret: str | None) -> Response:
+async def ingest(request: Request, telegram: "TelegramChannel", secret: str | None) -> Response:
     if not telegram.authentic(secret):
         raise HTTPException(status_code=403)
     try:
