@@ -87,6 +87,7 @@ def build(
     senders: Mapping[str, Sender] | None = None,
     run_background: bool = True,
     twilio_http_client: AsyncHttpClient | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -199,6 +200,8 @@ def build(
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
             scheduler.start()
         announce(settings)
+        if freeze_heap:
+            settle_heap()  # after start-up: aiogram, imported only with a bot, is imported by now
         try:
             yield
         finally:
@@ -256,7 +259,8 @@ def settle_heap() -> None:
     """What start-up built (the modules, the app) lives as long as the process: out of the
     collector's full passes, which otherwise stop the event loop for ~0.2 s now and then
     (measured in the outbox relay during a fan-out; a send due in the pause goes out late,
-    bot/ratelimit.Pacer). Not in build(): the tests build many apps in one process."""
+    bot/ratelimit.Pacer). At the end of start-up when build(freeze_heap=True), which the service's
+    entry points ask for; the tests build many apps in one process and do not."""
     gc.collect()
     gc.freeze()
 
@@ -266,9 +270,7 @@ def build_from_env() -> FastAPI:
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact.install(settings)
-    app = build(settings)
-    settle_heap()
-    return app
+    return build(settings, freeze_heap=True)
 
 
 def main() -> None:
@@ -278,8 +280,7 @@ def main() -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # No secret, message text or phone number in the logs, whatever LOG_LEVEL (bot/redact.py).
     redact.install(settings)
-    app = build(settings)
-    settle_heap()
+    app = build(settings, freeze_heap=True)
     uvicorn.run(
         app,
         host=settings.host,

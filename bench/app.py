@@ -14,4 +14,5 @@ from main import build
 
 
 def create() -> FastAPI:
-    return build(Settings(), run_background=os.environ.get("BENCH_BACKGROUND", "0") == "1")
+    # freeze_heap as main.py's entry points: start-up's objects out of the collector's full passes.
+    return build(Settings(), run_background=os.environ.get("BENCH_BACKGROUND", "0") == "1", freeze_heap=True)

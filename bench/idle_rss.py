@@ -47,15 +47,21 @@ async def main() -> None:
             "PUBLIC_BASE_URL": PUBLIC, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886", "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
         }
+        whatsapp_only = {
+            **base_env, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/c.db", "PUBLIC_BASE_URL": PUBLIC,
+            **{k: v for k, v in channels.items() if k.startswith("TWILIO_")},
+        }
         bare = await measure("bench.bare:app", base_env)
         imports = await measure("bench.imports_app:app", base_env)
         service_local = await measure("bench.app:create", local)
+        service_whatsapp = await measure("bench.app:create", whatsapp_only)
         service_channels = await measure("bench.app:create", channels)
     await api.stop()
     print("| process (uvicorn, 1 worker, after one request) | RSS MB | ÷ imports baseline |")
     print("|---|---|---|")
     for name, value in [("bare FastAPI", bare), ("bare + import aiogram, SQLAlchemy, aiosqlite, twilio", imports),
                         ("priem, no channels (SQLite)", service_local),
+                        ("priem, WhatsApp only (SQLite): no aiogram imported", service_whatsapp),
                         ("priem, Telegram webhook + WhatsApp (SQLite)", service_channels)]:
         print(f"| {name} | {value:.0f} | {value / imports:.2f} |")
 
