@@ -29,8 +29,9 @@ class GroupCommit(Generic[T]):
         self._queue.append((row, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="group-commit")
-        # A caller that goes away (client disconnect) does not cancel the others' write.
-        await asyncio.shield(done)
+        # A caller that goes away (client disconnect) cancels only its own future: the writer
+        # task is nobody's, and it skips a future that is done already.
+        await done
 
     async def _drain(self) -> None:
         while self._queue:
