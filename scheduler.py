@@ -3,6 +3,8 @@ next_attempt_at; bookings, deadlines, question lists for the pushes); the jobs o
 restart or a second process loses or doubles nothing (bot/pushes.py: every push is once-only).
 """
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -17,6 +19,16 @@ PLATFORM_PUSHES_JOB = "platform-pushes-sweep"
 WHATSAPP_REPLAY_SECONDS = 30.0  # as #1's worker (bot/whatsapp_app.py)
 PRIVACY_TICK_SECONDS = 60.0  # a forgotten client's addresses go within a minute of their due time
 RETENTION_TICK_SECONDS = 3600.0  # RETENTION_DAYS is counted in days: hourly is exact enough
+EXECUTOR_LOG = "apscheduler.executors.default"  # where APScheduler logs a job's exception
+
+
+class CancelledAtShutdown(logging.Filter):
+    """A sweep still running when the service stops is cancelled by `shutdown()`, and APScheduler
+    logs that as the job raising, with a traceback. It is no error: what is due lives in the
+    database, and the next start sweeps it. Real failures still log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
 
 
 def build_scheduler(
@@ -29,6 +41,9 @@ def build_scheduler(
     retention_days: int | None = None,
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone="UTC")
+    executor_log = logging.getLogger(EXECUTOR_LOG)
+    if not any(isinstance(f, CancelledAtShutdown) for f in executor_log.filters):
+        executor_log.addFilter(CancelledAtShutdown())
     # The relay wakes itself on every new row; the tick catches rows whose retry time came due.
     scheduler.add_job(
         relay.wake,

@@ -3,6 +3,7 @@ in the right time zone, once — and not for a cancelled request, a released boo
 restricted client. Two scheduler processes (two engines on one database) send each push once."""
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -396,3 +397,35 @@ async def test_a_wake_during_a_sweep_sends_the_sweep_round_again(sessions, pract
     pushes._reminders = reminders_then_a_booking  # type: ignore[method-assign]
     await pushes.sweep()
     assert len([k for k in await keys(sessions) if k.startswith("remind24:")]) == 2
+
+
+async def test_a_sweep_cancelled_at_shutdown_logs_no_error_but_a_failing_one_does(
+    sessions, caplog: pytest.LogCaptureFixture  # noqa: ANN001
+) -> None:
+    from bot.relay import OutboxRelay
+    from scheduler import build_scheduler
+
+    started = asyncio.Event()
+
+    async def long_sweep() -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    async def failing_sweep() -> None:
+        raise RuntimeError("database gone")
+
+    scheduler = build_scheduler(OutboxRelay(sessions, {}, FakeClock(MONDAY)))
+    scheduler.add_job(long_sweep, id="long", next_run_time=datetime.now(UTC))
+    scheduler.add_job(failing_sweep, id="failing", next_run_time=datetime.now(UTC))
+    with caplog.at_level(logging.ERROR):
+        scheduler.start()
+        await asyncio.wait_for(started.wait(), 10)  # a generous cap, never a timing claim
+        for _ in range(200):
+            if any("failing_sweep" in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.01)
+        scheduler.shutdown(wait=False)
+        for _ in range(5):
+            await asyncio.sleep(0)  # the cancelled job's task finishes and would log here
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "failing_sweep" in errors[0]  # the real failure, not the shutdown
