@@ -16,15 +16,21 @@ T = TypeVar("T")
 MAX_BATCH = 500
 
 
+Outcomes = Sequence[Exception | None] | None
+
+
 class GroupCommit(Generic[T]):
-    def __init__(self, write: Callable[[Sequence[T]], Awaitable[object]], max_batch: int = MAX_BATCH) -> None:
-        self._write = write  # one transaction for all the rows, raising if it did not commit
+    def __init__(self, write: Callable[[Sequence[T]], Awaitable[Outcomes]], max_batch: int = MAX_BATCH) -> None:
+        # One transaction for all the rows: it raises if nothing committed, and returns None when
+        # every row is durable, or, when it had to fall back to smaller transactions, one outcome
+        # per row (None: durable) so that each caller answers for its own row.
+        self._write = write
         self._max = max_batch
         self._queue: list[tuple[T, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
     async def submit(self, row: T) -> None:
-        """Returns once the row is committed; raises what the write raised."""
+        """Returns once the row is committed; raises what the write raised for it."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((row, done))
         if self._writer is None or self._writer.done():
@@ -37,13 +43,14 @@ class GroupCommit(Generic[T]):
         while self._queue:
             batch, self._queue = self._queue[: self._max], self._queue[self._max :]
             try:
-                await self._write([row for row, _ in batch])
+                outcomes = await self._write([row for row, _ in batch])
             except Exception as error:  # nobody's row is durable: every caller answers an error
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(error)
-                        done.exception()  # retrieved here too: a gone caller logs no warning
-            else:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                outcomes = [error] * len(batch)
+            for (_, done), outcome in zip(batch, outcomes or [None] * len(batch), strict=True):
+                if done.done():
+                    continue
+                if outcome is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(outcome)
+                    done.exception()  # retrieved here too: a gone caller logs no warning

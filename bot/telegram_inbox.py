@@ -64,14 +64,15 @@ class TelegramInbox:
         ingest: TelegramIngest | None = None,
     ) -> None:
         self.uow = uow
-        self.practitioner_id = uow().practitioner_id  # a UnitOfWork opens nothing until entered
+        unopened = uow()  # a UnitOfWork opens nothing until entered
+        self.practitioner_id = unopened.practitioner_id
         self.clock = clock
         self.dispatcher = dispatcher
         self.bot = bot
         self._wakeup = Wakeup()
         self._lock = asyncio.Lock()
         # Every practitioner's webhook shares the deployment's (main.build); a bare inbox has its own.
-        self._ingest = ingest or TelegramIngest(uow().sessions)
+        self._ingest = ingest or TelegramIngest(unopened.sessions)
 
     def wake(self) -> None:
         self._wakeup.wake()

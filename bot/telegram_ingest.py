@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.group_commit import GroupCommit
+from bot.group_commit import GroupCommit, Outcomes
 
 if TYPE_CHECKING:
     from bot.telegram_inbox import TelegramInbox
@@ -31,7 +31,7 @@ class TelegramIngest:
         """Durable on return; a repeat (Telegram retrying) is stored once."""
         await self._grouped.submit((inbox, update_id, payload))
 
-    async def _store(self, batch: Sequence[Stored]) -> None:
+    async def _store(self, batch: Sequence[Stored]) -> Outcomes:
         mine: dict[TelegramInbox, list[tuple[int, str]]] = {}
         for inbox, update_id, payload in batch:
             mine.setdefault(inbox, []).append((update_id, payload))
@@ -43,19 +43,19 @@ class TelegramIngest:
             if len(mine) == 1:
                 raise  # a 5xx for these requests: Telegram sends them again
             # One practitioner's failing rows (a deadlock between two workers' batches, a lock
-            # timeout) must not fail the others': each gets her own transaction. Every caller
-            # still gets an error if any failed; what was stored is deduplicated on the retry.
-            await self._one_by_one(mine)
-            return
+            # timeout) must not fail the others': each gets her own transaction, and only the
+            # requests whose rows failed answer an error.
+            failed = await self._one_by_one(mine)
+            return [failed.get(inbox) for inbox, _, _ in batch]
         for inbox, updates, new in stored:
             await inbox.stored(updates, new)
+        return None
 
-    async def _one_by_one(self, mine: dict["TelegramInbox", list[tuple[int, str]]]) -> None:
-        failure: Exception | None = None
+    async def _one_by_one(self, mine: dict["TelegramInbox", list[tuple[int, str]]]) -> dict["TelegramInbox", Exception]:
+        failed: dict[TelegramInbox, Exception] = {}
         for inbox, updates in mine.items():
             try:
                 await inbox.store(updates)
             except Exception as error:
-                failure = failure or error
-        if failure is not None:
-            raise failure
+                failed[inbox] = error
+        return failed

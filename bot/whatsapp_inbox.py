@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import whatsapp_status
 from bot.desk import Desk
-from bot.group_commit import GroupCommit
+from bot.group_commit import GroupCommit, Outcomes
 from bot.wakeup import Wakeup
 from flows.model import Channel, Inbound, Kind
 from storage.delivery import DeliveryRepo
@@ -157,11 +157,11 @@ class WhatsAppIngest:
     async def _route(self, session: AsyncSession, numbers: Sequence[str]) -> dict[str, int]:
         return await PractitionerStore(session).ids_by_whatsapp_from([n for n in numbers if n])
 
-    async def store(self, forms: Sequence[Stored]) -> int:
+    async def store(self, forms: Sequence[Stored]) -> Outcomes:
         """Make a batch durable in one transaction: per practitioner one insert for the rows (a
         repeated MessageSid, stored before or earlier in the batch, is skipped) and one window
         release for their senders (storage/delivery.py opened_many); then wake her worker.
-        Returns how many rows were new."""
+        Returns None when every row is durable, else one outcome per form (bot/group_commit.py)."""
         now = self.clock()
         fresh: dict[int, list[str]] = {}
         try:
@@ -187,23 +187,23 @@ class WhatsAppIngest:
             if len(forms) == 1:
                 raise  # a 5xx for this request only: nothing of it was acknowledged
             # Not every request of the batch should fail with it (a deadlock between two
-            # processes' batches, a lock timeout): each row then gets its own transaction; every
-            # caller still gets an error if any row failed, though some rows may be stored.
+            # processes' batches, a lock timeout): each row then gets its own transaction, and
+            # only the requests whose rows failed answer an error.
             return await self._one_by_one(forms)
         for practitioner_id in fresh:
             await self._wake(practitioner_id)
-        return sum(len(new) for new in fresh.values())
+        return None
 
-    async def _one_by_one(self, forms: Sequence[Stored]) -> int:
-        stored, failure = 0, None
+    async def _one_by_one(self, forms: Sequence[Stored]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
         for form in forms:
             try:
-                stored += await self.store([form])
+                await self.store([form])
             except Exception as error:
-                failure = failure or error
-        if failure is not None:
-            raise failure
-        return stored
+                outcomes.append(error)
+            else:
+                outcomes.append(None)
+        return outcomes
 
     async def _wake(self, practitioner_id: int) -> None:
         try:

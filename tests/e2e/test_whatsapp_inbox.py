@@ -152,6 +152,42 @@ async def test_one_message_sid_twice_in_one_batch_is_one_row_and_one_reply(
     assert handled.count(form["MessageSid"]) == 1
 
 
+async def test_a_message_that_cannot_be_stored_fails_only_its_own_request(
+    wa_app: FastAPI,
+    wa_http: httpx.AsyncClient,
+    wa_user: Callable[[str, str], WhatsAppUser],
+    held: Held,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch whose transaction fails is written again one message per transaction: the
+    messages that store answer TwiML (Twilio never re-sends after a 5xx, so a stored message
+    must not get one), only the one that cannot be stored fails."""
+    anna, boris, vera = wa_user(ANNA, "Анна"), wa_user(BORIS, "Борис"), wa_user(VERA, "Вера")
+    lead, fine, doomed = anna.form("Здравствуйте!"), boris.form("Здравствуйте!"), vera.form("Добрый день")
+    recorded = InboxRepo.store_batch  # the held fixture's, which records each batch
+
+    async def failing(self: InboxRepo, **kwargs: Any) -> list[str]:  # noqa: ANN401
+        if any(sid == doomed["MessageSid"] for sid, _, _ in kwargs["updates"]):
+            raise RuntimeError("lock timeout")
+        return await recorded(self, **kwargs)
+
+    monkeypatch.setattr(InboxRepo, "store_batch", failing)
+    first = asyncio.create_task(post_signed(wa_http, WEBHOOK, lead))
+    await until(lambda: len(held.gates) == 1, "the first batch to begin")
+    rest = [asyncio.create_task(post_signed(wa_http, WEBHOOK, form)) for form in (fine, doomed)]
+    await until(lambda: len(held.submitted) == 3, "both to wait on the group commit")
+    held.release(0)
+    assert twiml(await first)
+    for batch in (1, 2, 3):  # the shared batch, then one transaction per message
+        await until(lambda batch=batch: len(held.gates) > batch, f"batch {batch} to begin")
+        held.release(batch)
+    answered, failed = await asyncio.gather(*rest, return_exceptions=True)
+    assert twiml(answered)
+    # The route lets the error through: a 500 from the server (here raised by the ASGI transport).
+    assert isinstance(failed, RuntimeError) or failed.status_code == 500
+    assert [row.external_id for row in await rows(wa_app, InboxUpdate)] == [lead["MessageSid"], fine["MessageSid"]]
+
+
 async def test_stored_messages_are_handled_in_arrival_order_per_client(
     wa_app: FastAPI, wa_http: httpx.AsyncClient, wa_user: Callable[[str, str], WhatsAppUser]
 ) -> None:
