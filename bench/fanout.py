@@ -36,10 +36,7 @@ from sqlalchemy import select
 
 from bench import seed
 from bench.ingest import drop_postgres_database, new_postgres_database
-from bot.catalogue_file import load_catalogue
-from bot.pushes import Pushes
 from bot.settings import Settings
-from bot.texts import Texts
 from flows.model import Priority
 from storage.engine import make_engine, session_factory, upgrade
 from storage.models import OutboxItem
@@ -92,18 +89,7 @@ async def queue_update(url: str, clients: int, move: bool = True) -> tuple[int, 
             assert first is not None
             await uow.requests.change_stage(first, "done", now)
             await uow.commit()
-        pushes = Pushes(
-            sessions=sessions,
-            practitioner_id=pid,
-            catalogue=load_catalogue(settings.catalogue_path, settings.timezone),
-            texts=Texts(ROOT / "locales"),
-            timezone=settings.timezone,
-            clock=seed.utc_now,
-            digest_hour=None,
-        )
-        started = time.perf_counter()
-        queued = await pushes.sweep()
-        seconds = time.perf_counter() - started
+        queued, seconds = await seed.timed_sweep(sessions, pid, settings)
         async with sessions() as session:
             bulk = list(await session.scalars(select(OutboxItem.priority).where(OutboxItem.state == "pending")))
         assert queued == clients and bulk == [Priority.BULK] * clients, (queued, Counter(bulk))

@@ -49,10 +49,7 @@ from bench.alert_latency import update as emergency_update
 from bench.fanout import LIMIT, RATE_ENV, SLACK, peak_per_second
 from bench.ingest import PUBLIC, ROOT, drop_postgres_database, new_postgres_database, start
 from bench.load import Request, Result, closed_loop, open_loop
-from bot.catalogue_file import load_catalogue
-from bot.pushes import Pushes
 from bot.settings import Settings
-from bot.texts import Texts
 from storage.engine import make_engine, session_factory, upgrade
 from storage.models import InboxUpdate, OutboxItem
 from storage.platform import PractitionerStore
@@ -147,19 +144,7 @@ async def move_queue(sessions, pid: int, first: int) -> tuple[int, float]:  # no
         assert request is not None
         await uow.requests.change_stage(request, "done", now)
         await uow.commit()
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    pushes = Pushes(
-        sessions=sessions,
-        practitioner_id=pid,
-        catalogue=load_catalogue(settings.catalogue_path, settings.timezone),
-        texts=Texts(ROOT / "locales"),
-        timezone=settings.timezone,
-        clock=seed.utc_now,
-        digest_hour=None,
-    )
-    started = time.perf_counter()
-    queued = await pushes.sweep()
-    return queued, time.perf_counter() - started
+    return await seed.timed_sweep(sessions, pid, Settings(_env_file=None))  # type: ignore[call-arg]
 
 
 # (a) ingest

@@ -10,18 +10,41 @@ rows the service inserts afterwards.
 """
 
 import os
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.catalogue_file import load_catalogue
+from bot.pushes import Pushes
+from bot.settings import Settings
+from bot.texts import Texts
 from storage import queue_counts
 from storage.engine import session_factory
 from storage.models import Booking, Client, Identity, Request
 
 BATCH = 5000
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")  # the bench's own db
+
+
+async def timed_sweep(sessions: async_sessionmaker[AsyncSession], pid: int, settings: Settings) -> tuple[int, float]:
+    """One push sweep of the service's own (bot/pushes.py) for practitioner `pid`: how many
+    messages it queued, and in how many seconds."""
+    pushes = Pushes(
+        sessions=sessions,
+        practitioner_id=pid,
+        catalogue=load_catalogue(settings.catalogue_path, settings.timezone),
+        texts=Texts(Path(__file__).resolve().parent.parent / "locales"),
+        timezone=settings.timezone,
+        clock=utc_now,
+        digest_hour=None,
+    )
+    started = time.perf_counter()
+    queued = await pushes.sweep()
+    return queued, time.perf_counter() - started
 
 
 def utc_now() -> datetime:

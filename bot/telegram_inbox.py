@@ -8,7 +8,6 @@ loses nothing, and Telegram never waits on our processing (shared/RELIABILITY.md
 import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.pass_limit import PassLimit
 from bot.telegram_ingest import TelegramIngest
 from bot.wakeup import Wakeup
 from storage.inbox import InboxRepo
@@ -42,16 +42,7 @@ PER_TURN = 10  # updates a pass feeds before it lets the next practitioner's pas
 # everyone's alerts (bench/practitioners.py). Idle passes back off to this; a stored update
 # wakes the inbox at once, so only a failed update's retry waits for the tick.
 MOST_IDLE = 10.0
-_passes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
-
-
-def _passes_here() -> asyncio.Semaphore:
-    """The process's pass limit, one per event loop (the tests run several loops in turn)."""
-    loop = asyncio.get_running_loop()
-    found = _passes.get(loop)
-    if found is None:
-        found = _passes[loop] = asyncio.Semaphore(PASSES_AT_ONCE)
-    return found
+_PASSES = PassLimit(PASSES_AT_ONCE)
 
 
 class TelegramInbox:
@@ -135,7 +126,7 @@ class TelegramInbox:
                     return settled
             # A few updates per turn, then the other practitioners' passes get theirs: her
             # backlog must not keep another's emergency waiting for the pass limit.
-            async with self._lock, _passes_here(), self.uow() as guard:
+            async with self._lock, _PASSES.here(), self.uow() as guard:
                 async with exclusive(guard.session, f"priem:telegram-inbox:{guard.practitioner_id}"):
                     async with self.uow() as uow:
                         batch = [(u.id, u.payload) for u in await uow.inbox.pending(CHANNEL, limit=PER_TURN)]

@@ -13,7 +13,6 @@ aside as a dead letter.
 import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import whatsapp_status
 from bot.desk import Desk
 from bot.group_commit import GroupCommit, Outcomes
+from bot.pass_limit import PassLimit
 from bot.wakeup import Wakeup
 from flows.model import Channel, Inbound, Kind
 from storage.delivery import DeliveryRepo
@@ -45,16 +45,7 @@ PASSES_AT_ONCE = 2
 # the replay's too: the idle tick is only a backstop, kept slow so that many practitioners' idle
 # inboxes do not read the database every second.
 IDLE_SECONDS = 10.0
-_passes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = weakref.WeakKeyDictionary()
-
-
-def _passes_here() -> asyncio.Semaphore:
-    """The process's pass limit, one per event loop (the tests run several loops in turn)."""
-    loop = asyncio.get_running_loop()
-    found = _passes.get(loop)
-    if found is None:
-        found = _passes[loop] = asyncio.Semaphore(PASSES_AT_ONCE)
-    return found
+_PASSES = PassLimit(PASSES_AT_ONCE)
 
 
 def twilio_media_url(url: str | None) -> str | None:
@@ -244,7 +235,7 @@ class WhatsAppInbox:
             async with desk.uow() as uow:
                 if not await uow.inbox.pending(CHANNEL, 1, after):
                     return handled
-            async with self._lock, _passes_here(), desk.uow() as guard:
+            async with self._lock, _PASSES.here(), desk.uow() as guard:
                 async with exclusive(guard.session, f"priem:whatsapp-inbox:{desk.practitioner_id}"):
                     async with desk.uow() as uow:
                         rows = await uow.inbox.pending(CHANNEL, PER_TURN, after)
