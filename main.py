@@ -37,6 +37,7 @@ from bot.settings import Settings
 from bot.telegram_ingest import TelegramIngest
 from bot.texts import Texts
 from bot.whatsapp_app import WhatsApp
+from flows.language.understanding import trained
 from handlers import dashboard, health, platform_admin, webchat
 from handlers import payments as payment_routes
 from handlers import whatsapp as whatsapp_webhook
@@ -115,6 +116,7 @@ def build(
         app.state.relay = relay
         catalogue = load_catalogue(settings.catalogue_path, settings.timezone)
         texts = Texts(ROOT / "locales")
+        understander = trained().with_labels(texts.typed_labels())  # ~0.6 s: pymorphy3, the examples
         # Her dashboard settings over the file, one cache shared by the desk and her shell.
         overrides = SettingsSource(catalogue, texts)
         practice = Practice(
@@ -155,6 +157,7 @@ def build(
             payments=payments,
             link_secret=link_secret(settings),
             overrides=overrides,
+            understander=understander,
         )
         practice.desk_url = app.state.desk.desk_url  # /export answers with a link to her page
         if telegram is not None:
@@ -181,7 +184,7 @@ def build(
         app.state.pushes = pushes
         await platform.open(
             Tenant(practitioner_id, "default", app.state.desk, practice, telegram),
-            Shared(catalogue, texts, overrides, relay, whatsapp, ingest),
+            Shared(catalogue, texts, overrides, relay, whatsapp, ingest, understander),
         )
         app.state.platform = platform
         app.state.privacy = Privacy(

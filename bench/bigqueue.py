@@ -52,6 +52,7 @@ from bot.practice import CommandInput, Practice
 from bot.pushes import Pushes
 from bot.settings import Settings
 from bot.texts import Texts
+from flows.language.understanding import trained
 from flows.model import Channel, Inbound
 from flows.queue import estimate
 from storage.client_state import load_client_view, queue_stats
@@ -171,7 +172,8 @@ async def in_process(url: str, requests: int, reminders: int, repeat: int, show_
         lines.append(f"client view + queue lengths + ETA (last client): p50 / p99 {fmt(view_times)} ms")
 
         desk = Desk(
-            sessions=sessions, practitioner_id=pid, catalogue=catalogue, texts=texts, timezone=tz, clock=seed.utc_now
+            sessions=sessions, practitioner_id=pid, catalogue=catalogue, texts=texts, timezone=tz, clock=seed.utc_now,
+            understander=trained(),
         )
         asked = iter(range(10**9))
 

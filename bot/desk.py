@@ -40,7 +40,8 @@ from flows.effects import (
     SetStep,
     UpdateClient,
 )
-from flows.intents import detect_language
+from flows.language.detect import detect_language
+from flows.language.understanding import Understander
 from flows.linking import decide as decide_linking
 from flows.model import Channel, Inbound, Stage
 from flows.practice.parse import looks_like_practitioner_command
@@ -95,8 +96,10 @@ class Desk:
         payments: Payments | None = None,
         link_secret: bytes | None = None,
         overrides: SettingsSource | None = None,
+        understander: Understander,
     ) -> None:
         self.sessions = sessions
+        self.understander = understander
         self.practitioner_id = practitioner_id
         # Her dashboard settings over catalogue.toml (hours, slots, services, canned texts),
         # looked at again for every message: `catalogue` and `texts` are the ones in force.
@@ -218,6 +221,7 @@ class Desk:
         return Context(
             now=now,
             catalogue=await self._with_her_hours(uow),
+            understander=self.understander,
             queue_lengths=await uow.requests.queue_lengths(),
             free_slots=tuple(free(slots, self.catalogue.calls.minutes, held, await uow.pauses.periods(now))),
             # ETAs grow by a pause; new clients are told of it.

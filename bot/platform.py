@@ -55,6 +55,7 @@ from bot.telegram_ingest import WEBHOOK_PATH, TelegramIngest
 from bot.texts import Texts
 from bot.whatsapp_app import WhatsApp
 from flows.catalogue import Catalogue
+from flows.language.understanding import Understander, trained
 from storage.models import OutboxItem, Practitioner
 from storage.platform import PractitionerStore
 
@@ -110,6 +111,7 @@ class Shared:
     relay: OutboxRelay
     whatsapp: WhatsApp | None = None
     telegram_ingest: TelegramIngest | None = None  # one group commit for every bot's webhook
+    understander: Understander | None = None  # flows/language/: trained once, shared by every desk
 
 
 class RoutedSender:
@@ -288,6 +290,7 @@ class Platform:
             practice=practice,
             link_secret=link_secret(settings),
             overrides=shared.overrides,
+            understander=shared.understander or trained(),
         )
         practice.desk_url = desk.desk_url
         payments = practitioner_payments(

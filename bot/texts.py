@@ -19,7 +19,11 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot.money import format_money
+from flows.conversation import LABEL_INTENTS
 from flows.effects import Button, NewRequest, Say
+from flows.intents import Intent
+from flows.payments import Price
 
 DOMAIN = "priem"
 LANGUAGES = ("ru", "en")
@@ -76,6 +80,10 @@ class Texts:
         values = _Params({k: self._value(k, v, language, timezone) for k, v in params.items()})
         return Formatter().vformat(template, (), values)
 
+    def typed_labels(self) -> dict[str, Intent]:
+        """Every language's label of the buttons whose label a client may type instead of tapping."""
+        return {self.lookup(i, language): intent for i, intent in LABEL_INTENTS.items() for language in LANGUAGES}
+
     def button(self, button: Button, language: str, timezone: str = "UTC") -> str:
         if button.label is not None:
             return button.label
@@ -95,6 +103,10 @@ class Texts:
             if key == "slot" or key.endswith("_slot"):  # a call: the weekday helps pick the right one
                 return format_datetime(local, "EEE d MMMM, HH:mm", locale=language)
             return format_datetime(local, "d MMMM, HH:mm", locale=language)
+        if isinstance(value, Price):
+            return format_money(value, language)
+        if isinstance(value, tuple) and all(isinstance(v, Say) for v in value):  # lines of a list
+            return "\n".join(self.render(v, language, timezone) for v in value)
         if value is None:
             return ""
         return value

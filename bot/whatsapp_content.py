@@ -20,7 +20,7 @@ from twilio.rest import Client
 
 from bot.texts import Texts
 from bot.whatsapp_buttons import Interactive, Shape, interactive
-from flows.intents import detect_language
+from flows.language.detect import detect_language
 
 log = logging.getLogger(__name__)
 

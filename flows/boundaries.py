@@ -80,7 +80,10 @@ def guard_payments(client: ClientView, effects: list[Effect], ctx: Context) -> l
     """Flag a client whose outcome makes them flip once too often; hold a flagged client's new
     booking for her personal confirmation (the client gets a calm answer, she one alert)."""
     new: list[PaymentEvent] = []
+    drafts = {r.id for r in client.requests if r.stage is Stage.DRAFT}
     for effect in effects:
+        if isinstance(effect, ChangeStage) and effect.stage is Stage.CANCELLED and effect.request in drafts:
+            continue  # a draft let go («нет, не срочно»): nothing was confirmed, nothing is cancelled
         if isinstance(effect, ChangeStage) and effect.stage is Stage.CANCELLED:
             new.append(PaymentEvent(ctx.now, "cancel"))
         elif isinstance(effect, ChangeStage) and effect.stage is Stage.SUBMITTED:

@@ -2,17 +2,60 @@
 
 from flows.catalogue import Service
 from flows.context import Context
-from flows.effects import NEW, AddQuestion, Alert, Button, Effect, OpenRequest, Say, SetStep
+from flows.effects import NEW, AddQuestion, Alert, Button, ChangeStage, Effect, OpenRequest, Say, SetStep
 from flows.intake import question_text
-from flows.model import OPEN_STAGES, ClientView, Inbound, Priority, Stage, Step
-from flows.replies import HUMAN_PAYLOAD, STATUS_PAYLOAD
+from flows.model import OPEN_STAGES, ClientView, Inbound, Priority, RequestView, Stage, Step
+from flows.replies import HUMAN_PAYLOAD, STATUS_PAYLOAD, URGENT_NO_PAYLOAD, URGENT_YES_PAYLOAD
 
 
 def open_emergency(client: ClientView) -> int | None:
+    held = client.step_request_id if client.step is Step.CONFIRM_URGENT else None
     return next(
-        (r.id for r in client.requests if r.service == "emergency" and r.stage in (Stage.DRAFT, *OPEN_STAGES)),
+        (
+            r.id
+            for r in client.requests
+            if r.service == "emergency" and r.stage in (Stage.DRAFT, *OPEN_STAGES) and r.id != held
+        ),
         None,
     )
+
+
+def ask_if_urgent(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
+    """«Это срочно» later in a message: ask once, with buttons; the message waits in a draft so
+    that neither answer loses it (yes: it is the situation; no: it goes the planned way)."""
+    service = ctx.catalogue.emergency()
+    key = service.key if service else "emergency"
+    return [
+        OpenRequest(key, Stage.DRAFT, emergency=True),
+        AddQuestion(NEW, question_text(msg)),
+        SetStep(Step.CONFIRM_URGENT, key, NEW),
+        Say(
+            "urgent-ask",
+            {"name": client.name},
+            priority=Priority.URGENT,
+            buttons=(
+                Button(URGENT_YES_PAYLOAD, text_id="button-urgent-yes"),
+                Button(URGENT_NO_PAYLOAD, text_id="button-urgent-no"),
+            ),
+        ),
+    ]
+
+
+def confirm_urgent(client: ClientView, held: RequestView, ctx: Context) -> list[Effect]:
+    """«Да, срочно»: the kept message is the situation; the emergency path as for «срочно…»."""
+    service = ctx.catalogue.emergency()
+    hours = int(service.promise_max_days * 24) if service else 24
+    return [
+        ChangeStage(held.id, Stage.SUBMITTED),
+        SetStep(Step.SITUATION, held.service, held.id),
+        Alert("emergency", excerpt="\n".join(held.questions), request=held.id),
+        Say(
+            "emergency-ack",
+            {"name": client.name, "hours": hours, "price": service.price if service else ""},
+            priority=Priority.URGENT,
+            buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),
+        ),
+    ]
 
 
 def awaiting_situation(client: ClientView) -> bool:

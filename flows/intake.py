@@ -18,7 +18,7 @@ from flows.effects import (
 )
 from flows.model import EDITABLE_STAGES, ClientView, Inbound, Kind, Stage, Step
 from flows.queue import estimate
-from flows.replies import ACCEPT_PAYLOAD, DECLINE_PAYLOAD, DONE_PAYLOAD, eta_text, menu
+from flows.replies import ACCEPT_PAYLOAD, DECLINE_PAYLOAD, DONE_PAYLOAD, eta_text, menu, price_of
 
 INTAKE_STEP = {
     Intake.QUESTIONS: Step.QUESTIONS,
@@ -30,6 +30,8 @@ QUOTE_LIMIT = 200
 # Questions in one list: far above any real reading (3–10), low enough that a runaway paste or a
 # bot cannot grow one request without bound. The client is told, and the list is kept as it is.
 MAX_QUESTIONS = 30
+# Formats whose intake keeps text the client gave early (a call keeps it as what to talk about).
+KEEPS = (Intake.QUESTIONS, Intake.ONE_QUESTION, Intake.CALL)
 
 
 def quote(text: str) -> str:
@@ -44,7 +46,25 @@ def question_text(msg: Inbound) -> str:
     return msg.text.strip()
 
 
-def choose(client: ClientView, service: Service, ctx: Context) -> list[Effect]:
+def terms_buttons() -> tuple[Button, ...]:
+    return (Button(ACCEPT_PAYLOAD, text_id="button-accept"), Button(DECLINE_PAYLOAD, text_id="button-decline"))
+
+
+def terms(client: ClientView, service: Service) -> Say:
+    return Say(
+        "terms-intro",
+        {
+            "service": service.name(client.language),
+            "terms": service.terms_text(client.language),
+            "price": Say("terms-price", {"price": price_of(service)}),
+        },
+        buttons=terms_buttons(),
+    )
+
+
+def choose(client: ClientView, service: Service, ctx: Context, keep: str = "") -> list[Effect]:
+    """A format chosen; `keep` is what the client already said for it («один вопрос: вернётся ли
+    он?»): it goes into the request now and is never asked for again."""
     existing = client.open_request(service.key)
     if existing is not None and existing.stage is not Stage.DRAFT:
         return [
@@ -54,22 +74,46 @@ def choose(client: ClientView, service: Service, ctx: Context) -> list[Effect]:
                 buttons=(Button("status", text_id="button-status"),),
             )
         ]
+    effects: list[Effect] = []
+    ref: RequestRef | None = existing.id if existing is not None else None
+    held = existing.questions if existing is not None else ()
+    if keep and service.intake in KEEPS:
+        if ref is None:
+            effects.append(OpenRequest(service.key, Stage.DRAFT))
+            ref = NEW
+        effects.append(AddQuestion(ref, keep))
+        held = (*held, keep)
     if service.key not in client.accepted_terms:
-        return [
-            SetStep(Step.TERMS, service.key),
-            Say(
-                "terms-intro",
-                {"service": service.name(client.language), "terms": service.terms_text(client.language)},
-                buttons=(
-                    Button(ACCEPT_PAYLOAD, text_id="button-accept"),
-                    Button(DECLINE_PAYLOAD, text_id="button-decline"),
-                ),
-            ),
-        ]
-    return start_intake(client, service, ctx)
+        return [*effects, SetStep(Step.TERMS, service.key, ref), terms(client, service)]
+    return effects + start_intake(client, service, ctx, ref=ref, kept=held)
 
 
-def start_intake(client: ClientView, service: Service, ctx: Context) -> list[Effect]:
+def keep_for_later(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
+    """Something typed while the terms wait (a question, the situation): kept in the draft, added
+    to the list once the terms are accepted."""
+    service = ctx.catalogue.get(client.step_service)
+    if service is None or service.intake not in KEEPS:
+        return on_terms(client, None, ctx)
+    draft = client.open_request(service.key)
+    effects: list[Effect] = []
+    ref: RequestRef
+    if draft is not None and draft.stage is Stage.DRAFT:
+        ref = draft.id
+    else:
+        ref = NEW
+        effects += [OpenRequest(service.key, Stage.DRAFT), SetStep(Step.TERMS, service.key, NEW)]
+    return [
+        *effects,
+        AddQuestion(ref, question_text(msg)),
+        Say("terms-kept-question", {"service": service.name(client.language)}, buttons=terms_buttons()),
+    ]
+
+
+def start_intake(
+    client: ClientView, service: Service, ctx: Context, ref: RequestRef | None = None, kept: tuple[str, ...] = ()
+) -> list[Effect]:
+    """Terms accepted: the step that collects what she needs. `ref` and `kept` are the draft and
+    its questions when the client already gave some (with the choice, or while the terms waited)."""
     name = service.name(client.language)
     if service.intake is Intake.HANDOFF:
         return [
@@ -80,9 +124,14 @@ def start_intake(client: ClientView, service: Service, ctx: Context) -> list[Eff
         ]
     draft = client.open_request(service.key)
     effects: list[Effect] = []
-    ref = draft.id if draft is not None else NEW
-    if draft is None:
-        effects.append(OpenRequest(service.key, Stage.DRAFT))
+    if ref is None:
+        ref = draft.id if draft is not None else NEW
+        if draft is None:
+            effects.append(OpenRequest(service.key, Stage.DRAFT))
+        kept = draft.questions if draft is not None else ()
+    if service.intake is Intake.ONE_QUESTION and kept:
+        # The question came with the choice (or while the terms waited): straight to the queue.
+        return effects + confirm(client, service, ref, 1, ctx)
     if service.intake is Intake.CALL:
         return effects + calls.start(client, service, ref, ctx)  # a real slot, picked from the free ones
     effects.append(SetStep(INTAKE_STEP[service.intake], service.key, ref))
@@ -91,7 +140,9 @@ def start_intake(client: ClientView, service: Service, ctx: Context) -> list[Eff
         Intake.ONE_QUESTION: "one-question-prompt",
     }[service.intake]
     buttons = (Button(DONE_PAYLOAD, text_id="button-done"),) if service.intake is Intake.QUESTIONS else ()
-    effects.append(Say(prompt, {"service": name, "name": client.name}, buttons=buttons))
+    if service.intake is Intake.QUESTIONS and kept:
+        prompt = "questions-prompt-kept"
+    effects.append(Say(prompt, {"service": name, "name": client.name, "count": len(kept)}, buttons=buttons))
     return effects
 
 
@@ -102,16 +153,7 @@ def on_terms(client: ClientView, accepted: bool | None, ctx: Context) -> list[Ef
         # catalogue edit): nothing to start from here, so offer the menu again (found by fuzzing).
         return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language)]
     if accepted is None:
-        return [
-            Say(
-                "terms-repeat",
-                {"service": service.name(client.language)},
-                buttons=(
-                    Button(ACCEPT_PAYLOAD, text_id="button-accept"),
-                    Button(DECLINE_PAYLOAD, text_id="button-decline"),
-                ),
-            )
-        ]
+        return [Say("terms-repeat", {"service": service.name(client.language)}, buttons=terms_buttons())]
     if not accepted:
         return [SetStep(Step.IDLE), menu(ctx.catalogue, client.language, "terms-declined")]
     return [AcceptTerms(service.key), *start_intake(client, service, ctx)]

@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flows.triage import clean, collapse, fold_word, greeting_length, key
+from flows.language.normalize import clean, collapse, fold_word, key
+from flows.triage import Urgency, greeting_length
 
 
 class Intent(StrEnum):
@@ -32,6 +33,9 @@ class Intent(StrEnum):
     SERVICE = "service"  # a catalogue format named in words or by its menu number
     PAID_CLAIM = "paid_claim"  # «я оплатила», «перевела оплату», "I paid", «zapłaciłam»
     FORGET = "forget"  # «удалите мои данные», "forget me", /forget: erasure on request (flows/privacy.py)
+    PRICE = "price"  # «сколько стоит?», «прайс», "how much", «ile kosztuje»
+    THANKS = "thanks"  # «спасибо», «благодарю», «ок, жду», "thanks": gratitude and acknowledgement
+    EMERGENCY = "emergency"  # «срочно…» (flows/triage.py decides; never from keywords here)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,10 @@ class Recognised:
     service: str | None = None  # catalogue key when intent is SERVICE and a format was named
     menu_index: int | None = None  # a bare menu number "1".."9" (SERVICE, service None)
     rest: str = ""  # ADD_QUESTION: the client's text after the trigger phrase, as typed
+    confidence: float = 1.0  # 1.0 for commands, buttons and numbers; the classifier's otherwise
+    alternatives: tuple[Intent, ...] = ()  # the next best guesses, for «did you mean…» buttons
+    urgency: Urgency | None = None
+    guessed: bool = False  # from the classifier, not from a rule, a label or a number  # flows/triage.py: opens with «срочно», or mentions it
 
 
 _NONE = Recognised(Intent.NONE)
@@ -85,9 +93,12 @@ def _table(*phrases: str) -> frozenset[str]:
 # Whole-message phrases, compared after greetings and polite fillers are removed.
 _WHOLE: tuple[tuple[Intent, frozenset[str]], ...] = (
     (Intent.MENU, _table("меню", "главное меню", "в меню", "начать", "начать заново", "старт",
-                         "назад", "start", "menu", "main menu", "back", "menu główne")),
+                         "назад", "start", "menu", "main menu", "back", "go back", "options", "menu główne",
+                         "что у вас есть", "что есть", "покажите что есть", "варианты",
+                         "список услуг", "перечень услуг", "restart", "с начала", "заново")),
     (Intent.HELP, _table("помощь", "помогите", "справка", "как пользоваться", "что делать",
-                         "не понимаю", "help", "how does it work", "what do i do", "pomoc",
+                         "не понимаю", "я запуталась", "я запутался", "справка", "help",
+                         "how does it work", "what do i do", "i'm confused", "im confused", "pomoc",
                          "jak to działa")),
     (Intent.STATUS, _table("скоро", "ну что", "ну что там", "как там", "когда", "ну когда",
                            "когда уже", "есть новости", "how long", "when", "any news", "kiedy",
@@ -108,11 +119,20 @@ _WHOLE: tuple[tuple[Intent, frozenset[str]], ...] = (
                         "yeah", "yep", "yup", "sure", "ok", "okay", "agree", "i agree",
                         "agreed", "accept", "i accept", "of course", "fine", "tak",
                         "zgadzam się", "akceptuję", "dobrze", "oczywiście")),
-    (Intent.NO, _table("нет", "неа", "не", "не согласна", "не согласен", "нет не согласна",
+    (Intent.NO, _table("нет", "неа", "не", "не буду", "пока нет", "не сейчас", "not now", "не согласна", "не согласен", "нет не согласна",
                        "не принимаю", "не надо", "нет не надо", "не хочу", "не подходит",
                        "не устраивает", "no", "nope", "nah", "i don't agree", "disagree", "nie",
                        "nie zgadzam się")),
 )
+_THANKS = frozenset(" ".join(collapse(fold_word(w)) for w in _TOKEN.findall(clean(p))) for p in ("спасибо", "спасибо большое", "спасибо огромное", "огромное спасибо", "спс",
+    "спасибочки", "спасиб", "сибо", "благодарю", "благодарю вас", "жду", "ждем",
+    "буду ждать", "ок жду", "хорошо жду", "ладно жду", "хорошо буду ждать",
+    "жду с нетерпением", "понятно", "ясно", "поняла", "понял", "ок поняла",
+    "ок понял", "понятно спасибо", "поняла спасибо", "понял жду", "поняла жду",
+    "ясно спасибо", "хорошо спасибо", "ок спасибо", "спасибо жду",
+    "спасибо всё понятно", "thanks", "thank you", "thank you so much", "thx",
+    "thanks i'll wait", "ok waiting", "got it", "got it thanks", "dziękuję",
+    "dzięki"))
 _GREETING_TAILS = _table("всем", "вам", "there", "all", "everyone", "wszystkim")
 
 _ADD_TRIGGERS = sorted(
@@ -142,7 +162,7 @@ _LINK_FAILURE = _rx(
     r"\bnie (?:dziala|otwiera|przyszed|przysz|doszed|dostal|moge otworzyc|mam linku)\w*",
 )
 _STATUS = _rx(
-    r"\bгде (?:же |там )?(?:мой |моя |мое |мои )?(?:расклад|ответ|видео|запис|заказ|результат)",
+    r"\bгде (?:же |там )?(?:мой |моя |мое |мои )?(?:расклад|ответ|видео|запис|заказ|результат|запрос|заявк)",
     r"\bкогда (?:же |уже )?(?:будет|будут|придет|пришлете|сделаете|получу|ждать)"
     r"(?: уже| же)?(?: мой| моя| мое| мои)? (?:расклад|ответ|готов|видео|запис|результат)",
     r"\bкогда (?:же |уже )?(?:мой |моя |мое )?(?:расклад|ответ|готов)",
@@ -155,7 +175,7 @@ _STATUS = _rx(
     r"\bstatus\b", r"\bwhen will (?:it|my \w+|the \w+) be (?:ready|done)\b",
     r"\bwhen (?:is|will) my (?:reading|order|answer|call|video)\b",
     r"\bhow long (?:do i|will i|should i|until|till|will it|does it|is the|left|to wait)\b",
-    r"\bhow much longer\b", r"\bmy (?:position|place|turn)\b", r"\bqueue\b",
+    r"\bhow much longer\b", r"\bany news\b", r"\bmy (?:position|place|turn)\b", r"\bqueue\b",
     r"\bkiedy (?:bedzie|beda|dostane|otrzymam|gotow)", r"\bgdzie (?:jest )?moj", r"\bkolejk",
 )
 _HUMAN = _rx(
@@ -169,7 +189,15 @@ _HUMAN = _rx(
 _DISCOUNT = _rx(
     r"\bскид(?:к|очк)\w*", r"\b(?:по)?дешевле\b", r"\bуступ(?:ите|ить|ишь|и)\b",
     r"\bакци(?:я|и|ю|ей|ях)\b", r"\bпромо\w*", r"\bdiscount\w*", r"\bcheaper\b", r"\bpromo\w*",
-    r"\bcoupon\w*", r"\bzniz\w*", r"\btaniej\b", r"\brabat\w*",
+    r"\bcoupon\w*", r"\bzniz\w*", r"\btaniej\b", r"\brabat\w*", r"\bсниз\w* (?:\w+ )?цен",
+    r"\btoo expensive\b", r"\bочень дорого\b", r"\bскинете\b",
+)
+# «Сколько стоит?», «прайс»: the price of a format or of all; «сколько ждать» is a status question.
+_PRICE = _rx(
+    r"\bсколько (?:\w+ )?(?:стоит|стоят|стоить|будет стоить|стоимость)", r"\bстоимост\w*",
+    r"\bсколько (?:\w+ ){0,2}(?:платить|оплачивать|заплатить|денег)\b", r"\bцен(?:а|ы|у|е|ой|ник|ами)?\b",
+    r"\bпрайс\w*", r"\bпоч[её]м\b", r"\bво сколько обойд\w*", r"\bhow much\b(?! longer)", r"\bprices?\b",
+    r"\bcosts?\b", r"\bile kosztuj\w*", r"\bkoszt\w*", r"\bcen(?:a|y|e|nik)\w*",
 )
 # «Я оплатил(а)»: a short message saying the payment was made; «не оплатила» is not one.
 _PAID = _rx(
@@ -177,7 +205,7 @@ _PAID = _rx(
     r"(?<!\bне )\b(?:перевел|перевела|скинул|скинула|отправил|отправила) (?:оплат|деньг|денег|перевод)\w*",
     r"\bоплата (?:отправлена|прошла|ушла)\b",
     r"\bi(?:ve)? (?:have |just |already )*(?:paid|sent the payment|made the payment)\b",
-    r"\bpayment (?:is )?(?:sent|done|made|completed)\b",
+    r"\bpayment (?:is )?(?:sent|done|made|completed)\b", r"\bsent (?:you )?the money\b",
     r"\b(?:zaplacil\w*|oplacil\w*|przelal\w*)",
 )
 _PAID_MAX_WORDS = 15
@@ -188,6 +216,7 @@ _FORGET = _rx(
     r"(?:мои|мою|мой|моих|мое|меня)(?: (?:персональн|личн)\w*)? (?:данн|информац|переписк|истори|сообщени"
     r"|профил|контакт|аккаунт)\w*",
     r"\b(?:удалите|удали|сотрите|сотри) меня\b", r"\bзабуд(?:ь|ьте) (?:про |обо )?(?:меня|мне)\b",
+    r"\bзабыл(?:и|а)? меня\b",
     r"\bforget (?:about )?me\b",
     r"\b(?:delete|erase|remove|wipe) (?:all )?(?:of )?my (?:personal )?(?:data|information|info|history"
     r"|messages|account|details)\b",
@@ -200,11 +229,14 @@ _FORGET_NEGATED = _rx(r"\bне (?:надо |нужно |стоит |хочу )?(
                       r"\b(?:dont|do not|never) (?:delete|erase|remove|wipe|forget)", r"\bnie (?:usuw|kasuj|zapomin)",
                       r"\bjak (?:usun|skasow)")
 _FORGET_MAX_WORDS = 15
-_CANCEL = _rx(r"\bотмен\w*", r"\bпередумал\w*", r"\bcancel\w*", r"\banuluj\w*", r"\brezygn\w*")
+_CANCEL = _rx(r"\bотмен\w*", r"\bпередумал\w*", r"\bcancel\w*", r"\banul\w*", r"\brezygn\w*")
 _CANCEL_NEGATED = _rx(r"\bне (?:надо |нужно |хочу |стоит |будем )?(?:отмен|передум)",
                       r"\b(?:dont|do not) cancel", r"\bnie anuluj")
 _MENU = _rx(r"\bменю\b", r"\bmenu\b")
 _HELP = _rx(r"\bкак (?:тут |здесь |это |у вас )?(?:все )?работает\b",
+            r"^(?:а |и )?как (?:мне |бы )?(?:к вам |у вас )?(?:записат|заказат|оформит)\w*",
+            r"\bгде (?:же )?(?:кнопк|меню)\w*",
+            r"\bкакие (?:у вас )?правила\b", r"\bhow (?:do i|to|can i) book\b", r"\bwhat are the rules\b",
             r"\bhow (?:does )?(?:it|this) works?\b", r"\bjak to dziala\b")
 # Checked in order: a more specific format before one whose words it contains
 # («плановый созвон» is a call, «расклад на один вопрос» is one question).
@@ -229,6 +261,29 @@ def _emoji_answer(cleaned: str) -> Intent | None:
     if chars and chars <= _NO_EMOJI:
         return Intent.NO
     return None
+
+
+# «Хочу задать один вопрос: вернётся ли он?» — what follows the format, after a colon, a dash or the
+# end of a sentence, is the question itself: kept, never asked for again.
+_AFTER_FORMAT = re.compile(r"[:—–]|\s-\s|[.?!](?=\s)")
+
+
+def _said_after_format(cleaned: str, pattern: re.Pattern[str]) -> str:
+    folded = " ".join(fold_word(t.group()) for t in _TOKEN.finditer(cleaned))
+    match = pattern.search(folded)
+    if match is None:
+        return ""
+    # The folded text drops punctuation: find the matched words in the text as typed.
+    words_before = len(folded[: match.end()].split())
+    tokens = list(_TOKEN.finditer(cleaned))
+    if words_before > len(tokens):
+        return ""
+    tail = cleaned[tokens[words_before - 1].end() :]
+    separator = _AFTER_FORMAT.search(tail)
+    if separator is None:
+        return ""
+    rest = _LEADING_SEPARATORS.sub("", tail[separator.end() :]).strip()
+    return rest if len(_TOKEN.findall(rest)) >= 2 else ""
 
 
 def recognise(text: str) -> Recognised:
@@ -270,11 +325,14 @@ def recognise(text: str) -> Recognised:
     if len(keys) <= _FORGET_MAX_WORDS and _FORGET.search(text_f) and not _FORGET_NEGATED.search(text_f):
         return Recognised(Intent.FORGET)
     for intent, pattern in ((Intent.STATUS, _STATUS), (Intent.HUMAN, _HUMAN),
-                            (Intent.DISCOUNT, _DISCOUNT)):
+                            (Intent.DISCOUNT, _DISCOUNT), (Intent.PRICE, _PRICE)):
         if pattern.search(text_f):
-            return Recognised(intent)
+            named = next((s for s, p in _SERVICES if p.search(text_f)), None) if intent is Intent.PRICE else None
+            return Recognised(intent, service=named)
     if short and _CANCEL.search(text_f) and not _CANCEL_NEGATED.search(text_f):
         return Recognised(Intent.CANCEL)
+    if " ".join(collapse(f) for f in folded[start:]) in _THANKS:
+        return Recognised(Intent.THANKS)
     for intent, phrases in _WHOLE:
         if whole in phrases:
             return Recognised(intent)
@@ -284,25 +342,5 @@ def recognise(text: str) -> Recognised:
         return Recognised(Intent.HELP)
     for service, pattern in _SERVICES:
         if pattern.search(text_f):
-            return Recognised(Intent.SERVICE, service=service)
+            return Recognised(Intent.SERVICE, service=service, rest=_said_after_format(cleaned, pattern))
     return _NONE
-
-
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
-# Commands and addresses are Latin whatever language the client speaks.
-_NOT_LANGUAGE = re.compile(r"/\w+(?:@\w+)?|https?://\S+|www\.\S+|\S+@\S+")
-_RU_HINTS = frozenset({"ru", "uk", "be", "kk"})
-
-
-def detect_language(text: str, hint: str | None = None) -> str:
-    """Reply language, "ru" or "en": the script of the text first, then the client's locale."""
-    sample = _NOT_LANGUAGE.sub(" ", text) if isinstance(text, str) else ""
-    if _CYRILLIC.search(sample):
-        return "ru"
-    if _LATIN.search(sample):
-        return "en"
-    if not hint or not hint.strip():
-        return "ru"
-    base = re.split(r"[-_]", hint.strip().casefold(), maxsplit=1)[0]
-    return "ru" if base in _RU_HINTS else "en"

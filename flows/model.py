@@ -54,6 +54,7 @@ class Step(StrEnum):
     CALL_WISH = "call_wish"  # picking a call slot (a button or a typed date) for `request_id`
     SITUATION = "situation"  # emergency: waiting for the situation
     CONFIRM_CANCEL = "confirm_cancel"  # asked «cancel request N?»
+    CONFIRM_URGENT = "confirm_urgent"  # «срочно» mid-message: asked «is it an emergency?», text kept in a draft
 
 
 @dataclass(frozen=True)

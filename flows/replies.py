@@ -6,6 +6,7 @@ from flows.catalogue import Catalogue, Intake, Service
 from flows.context import Context
 from flows.effects import Button, Say
 from flows.model import ClientView, Priority, RequestView, Stage
+from flows.payments import STARS, Price
 from flows.queue import Eta, estimate
 
 MENU_PAYLOAD = "menu"
@@ -15,6 +16,8 @@ DONE_PAYLOAD = "done"
 ACCEPT_PAYLOAD = "terms:yes"
 DECLINE_PAYLOAD = "terms:no"
 SERVICE_PREFIX = "svc:"
+URGENT_YES_PAYLOAD = "urgent:yes"
+URGENT_NO_PAYLOAD = "urgent:no"
 
 
 def menu(catalogue: Catalogue, language: str, text_id: str = "menu-prompt", **params: object) -> Say:
@@ -24,6 +27,25 @@ def menu(catalogue: Catalogue, language: str, text_id: str = "menu-prompt", **pa
     )
     extra = (Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human"))
     return Say(text_id, params, buttons=buttons + extra)
+
+
+def price_of(service: Service) -> object:
+    """Her saved price as the client reads it: her own wording, the card price, or Stars."""
+    if service.price:
+        return service.price
+    if service.price_amount > 0 and service.price_currency:
+        return Price(service.price_currency, service.price_amount)
+    if service.price_stars > 0:
+        return Price(STARS, service.price_stars)
+    return Say("price-on-request")
+
+
+def prices(catalogue: Catalogue, language: str, service_key: str | None = None) -> Say:
+    """«Сколько стоит…»: the named format's price, or every format's, with the menu to book."""
+    named = catalogue.get(service_key) if service_key else None
+    services = [named] if named is not None else list(catalogue.services)
+    lines = tuple(Say("price-line", {"service": s.name(language), "price": price_of(s)}) for s in services)
+    return menu(catalogue, language, "price-list", lines=lines)
 
 
 def eta_text(eta: Eta) -> Say:

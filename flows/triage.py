@@ -4,34 +4,23 @@ Only the opening counts (after greetings and a name), so a question that mention
 («подскажите, это срочно?») stays on the planned path and a negation («не срочно», "not urgent")
 never opens the emergency path: the first word is then the negation, not the trigger.
 
-The word helpers here (`clean`, `fold_word`, `key`, `greeting_length`) are shared with
-`flows.intents`, so triage and intent recognition read words the same way.
+The same words later in a message, not negated («помогите, это срочно», «у меня экстренная
+ситуация»), are `Urgency.MENTIONED`: the conversation asks once, with buttons, whether it is an
+emergency. Words are read by flows/language/normalize.py, as intent recognition reads them.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
+from enum import StrEnum
+
+from flows.language.normalize import clean, key
 
 # A greeting, a name and the trigger fit in far less; bounding the slice keeps any input cheap.
 _HEAD = 200
 
-# Casefolded Latin letters that look like Cyrillic ones (and back). Clients mix them when they
-# switch keyboard layouts mid-word or when a phone autocorrects part of a word.
-_LATIN_LOOKALIKES = "aceopxykmtbh"
-_CYRILLIC_LOOKALIKES = "асеорхукмтвн"
-_TO_CYRILLIC = str.maketrans(_LATIN_LOOKALIKES, _CYRILLIC_LOOKALIKES)
-_TO_LATIN = str.maketrans(_CYRILLIC_LOOKALIKES, _LATIN_LOOKALIKES)
-# Polish clients often type without diacritics; folding both spellings to ASCII matches either.
-_POLISH = str.maketrans("ąćęłńóśźż", "acelnoszz")
-# Stress marks, variation selectors, keycap enclosures, zero-width joiners, soft hyphens: none
-# carry meaning for keywords but they split words or hide digits ("1️⃣").
-_DROPPED_CATEGORIES = frozenset({"Cf", "Mn", "Me"})
-_APOSTROPHES = re.compile(r"['’ʼ`´]")
-
 _WORD = re.compile(r"[^\W\d_]+")
-_REPEAT = re.compile(r"(.)\1+")
 _DIGIT = re.compile(r"\d")
 # "S.O.S" / "С.О.С" / "s-o-s" would otherwise be three one-letter words.
 _SPELLED_SOS = re.compile(r"\b([sс])[.\-]\s?([oо0])[.\-]\s?([sс])\b", re.IGNORECASE)
@@ -45,7 +34,9 @@ _TRIGGER = re.compile(
 )
 # Words that may sit between a greeting and the trigger without being a name: «Привет, очень
 # срочно!» is as urgent as «срочно». Negations are deliberately absent.
-_INTENSIFIERS = frozenset({"очень", "very", "really", "bardzo", "прям", "прямо"})
+_INTENSIFIERS = frozenset({"очень", "very", "really", "bardzo", "прям", "прямо",
+                           # a plea before the word: «ПОМОГИТЕ СРОЧНО», «пожалуйста, срочно»
+                           "помогите", "помоги", "пожалуйста", "please", "pomocy", "prosze", "help"})
 # Capitalised openers that are not names, so «Привет! Вопрос срочный» is not read as
 # «Привет, <Вопрос>! Срочный…».
 _NOT_NAMES = frozenset(
@@ -58,38 +49,46 @@ _GREETING_PHRASES = (
     "приветик", "хай", "доброе утро", "добрый день", "добрый вечер", "доброй ночи", "доброго дня",
     "доброго утра", "доброго вечера", "доброго времени суток", "hello", "hi", "hey", "hiya",
     "good morning", "good afternoon", "good evening", "dzień dobry", "dobry wieczór", "cześć",
-    "witam", "witaj", "hej", "siema",
+    "witam", "witaj", "hej", "siema", "алло", "ау",
 )
+# A word just before the trigger (or two before: «не очень срочно») that takes it back.
+_NEGATIONS = frozenset({"не", "ни", "нет", "ничего", "без", "not", "no", "nothing", "nie", "nic", "bez",
+                        "isnt", "its not", "non"})
+_FORMAT_NOUNS = ("расклад", "созвон", "консультац", "звон", "reading", "call", "session", "rozklad", "konsultac")
+_MENTION_WORDS = 60  # a story's urgency is in its first lines; the rest is never scanned
 
 
-def clean(text: str) -> str:
-    """NFKC plus removal of invisible and combining characters; keeps case and punctuation."""
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch for ch in text if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
+class Urgency(StrEnum):
+    OPENS = "opens"  # the message opens with the word: the emergency path at once
+    MENTIONED = "mentioned"  # the word later, not negated: ask once whether it is an emergency
 
 
-def fold_word(word: str) -> str:
-    """Casefold a single word, ё→е, Polish diacritics off, look-alikes to the word's own script."""
-    w = _APOSTROPHES.sub("", word).casefold().replace("ё", "е").translate(_POLISH)
-    latin = {c for c in w if "a" <= c <= "z"}
-    cyrillic = {c for c in w if "а" <= c <= "я"}
-    if latin and cyrillic:
-        # The script that has letters with no look-alike is the one the client meant.
-        if latin <= set(_LATIN_LOOKALIKES):
-            w = w.translate(_TO_CYRILLIC)
-        elif cyrillic <= set(_CYRILLIC_LOOKALIKES):
-            w = w.translate(_TO_LATIN)
-    return w
+def urgency(text: str) -> Urgency | None:
+    """How urgent a message says it is: opens with the word, mentions it later, or neither."""
+    if is_emergency(text):
+        return Urgency.OPENS
+    if not isinstance(text, str):
+        return None
+    keys = [key(w) for w in _WORD.findall(clean(_SPELLED_SOS.sub(r"\1\2\3", text[: _HEAD * 10])))][:_MENTION_WORDS]
+    for i, word in enumerate(keys):
+        if not _TRIGGER.fullmatch(word) or _NEGATIONS.intersection(keys[max(0, i - 2) : i]):
+            continue
+        if i + 1 < len(keys) and keys[i + 1].startswith(_FORMAT_NOUNS):
+            continue  # «экстренный расклад» names a format (flows/intents.py picks it), not a plea
+        return Urgency.MENTIONED
+    return None
 
 
-def collapse(word: str) -> str:
-    """Stretched letters («срочноооо», "heyyy") and doubled typos («сррочно») become one."""
-    return _REPEAT.sub(r"\1", word)
-
-
-def key(word: str) -> str:
-    """The comparison form of a word: folded and collapsed."""
-    return collapse(fold_word(word))
+def negated(text: str) -> bool:
+    """The message takes an urgency word back: «не срочно», «несрочно», "not urgent"."""
+    if not isinstance(text, str):
+        return False
+    keys = [key(w) for w in _WORD.findall(clean(text[: _HEAD * 10]))][:_MENTION_WORDS]
+    return any(
+        (_TRIGGER.fullmatch(w) and _NEGATIONS.intersection(keys[max(0, i - 2) : i]))
+        or (w.startswith("не") and _TRIGGER.fullmatch(w[2:]))
+        for i, w in enumerate(keys)
+    )
 
 
 def _phrase_keys(phrase: str) -> tuple[str, ...]:

@@ -1,14 +1,17 @@
 """Builders shared by the tests: a controllable clock, the real catalogue, inbound messages."""
 
+import functools
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.catalogue_file import load_catalogue
+from bot.texts import Texts
 from flows.calls import bookable
 from flows.catalogue import Catalogue
 from flows.context import Context
+from flows.language.understanding import Understander, trained
 from flows.model import Channel, ClientView, Inbound, Kind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +39,15 @@ def context(now: datetime = WORKING_TIME, **queue_lengths: int) -> Context:
     """The practice at `now`, every call slot of the booking window still free."""
     shop = catalogue()
     free_slots = tuple(bookable(shop.calls, shop.hours.timezone, now))
-    return Context(now=now, catalogue=shop, queue_lengths=dict(queue_lengths), free_slots=free_slots)
+    return Context(
+        now=now, catalogue=shop, understander=understander(), queue_lengths=dict(queue_lengths), free_slots=free_slots
+    )
+
+
+@functools.cache
+def understander() -> Understander:
+    """The service's understander, as main.py builds it: every example, the bot's typed labels."""
+    return trained().with_labels(Texts(ROOT / "locales").typed_labels())
 
 
 def inbound(

@@ -129,7 +129,7 @@ class ServiceDoc(Section):
 # filled in for every client) and those it must keep. tests/unit/test_overrides.py holds these
 # equal to the catalogs' own placeholders.
 CANNED: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "terms-intro": (frozenset({"service", "terms"}), frozenset({"terms"})),
+    "terms-intro": (frozenset({"service", "terms", "price"}), frozenset({"terms"})),
     "discount": (frozenset(), frozenset()),
     "offhours": (frozenset({"start", "end", "next_at"}), frozenset()),
 }

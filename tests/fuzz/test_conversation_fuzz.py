@@ -19,7 +19,7 @@ from flows.conversation import PAYLOAD_INTENTS, handle
 from flows.effects import AddQuestion, ChangeStage, NewRequest, OpenRequest, Outcome, Say, SetStep
 from flows.model import Channel, ClientView, Inbound, Kind, QueueStats, RequestView, Stage, Step
 from flows.replies import SERVICE_PREFIX
-from tests.factories import ROOT, catalogue
+from tests.factories import ROOT, catalogue, understander
 
 TEXTS = Texts(ROOT / "locales")
 CATALOGUE = catalogue()
@@ -98,6 +98,7 @@ def contexts(draw: st.DrawFn) -> Context:
     return Context(
         now=draw(moments),
         catalogue=CATALOGUE,
+        understander=understander(),
         queue_lengths=draw(st.dictionaries(services, st.integers(0, 1_000), max_size=4)),
         stats=QueueStats(throughput=draw(st.dictionaries(services, st.floats(0.01, 60), max_size=4))),
     )
@@ -140,7 +141,7 @@ ACCEPT = Inbound(Channel.WEB, "m1", "client-1", "Анна", "да", datetime(202
 
 
 @given(client=clients(), msg=inbounds(), ctx=contexts())
-@example(client=STALE_TERMS, msg=ACCEPT, ctx=Context(now=ACCEPT.received_at, catalogue=CATALOGUE))
+@example(client=STALE_TERMS, msg=ACCEPT, ctx=Context(now=ACCEPT.received_at, catalogue=CATALOGUE, understander=understander()))
 def test_handle_never_raises_and_every_text_exists_and_renders(
     client: ClientView, msg: Inbound, ctx: Context
 ) -> None:

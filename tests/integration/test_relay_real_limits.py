@@ -36,7 +36,7 @@ from flows.model import Channel, Inbound, Priority
 from main import send_rates
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork
-from tests.factories import WORKING_TIME, FakeClock, catalogue
+from tests.factories import WORKING_TIME, FakeClock, catalogue, understander
 from tests.fakes.telegram_api import TOKEN, TelegramBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +132,7 @@ async def test_a_300_client_queue_update_at_telegrams_real_limits_and_an_emergen
         practitioner_destinations=(HER,),
     )
     pushes = Pushes(**common, digest_hour=None, on_enqueued=relay.wake)
-    desk = Desk(**common, on_enqueued=relay.wake)
+    desk = Desk(**common, on_enqueued=relay.wake, understander=understander())
 
     requests = await queue_of_301(sessions, practitioner, clock)
     assert await pushes.sweep() == 0  # first positions are only recorded

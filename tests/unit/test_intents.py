@@ -3,7 +3,8 @@
 
 import pytest
 
-from flows.intents import Intent, Recognised, detect_language, recognise
+from flows.intents import Intent, Recognised, recognise
+from flows.language.detect import detect_language
 
 I = Intent
 
@@ -204,7 +205,21 @@ INTENTS = [
     ("🌸🌸", I.NONE),
     ("\x00\xff\xfe\x01", I.NONE),
     ("а" * 10_000, I.NONE),
-    ("спасибо", I.NONE),
+    # THANKS: gratitude and acknowledgement, never the generic fallback
+    ("спасибо", I.THANKS),
+    ("Спасибо большое!", I.THANKS),
+    ("благодарю", I.THANKS),
+    ("ок, жду", I.THANKS),
+    ("ок спасибо", I.THANKS),
+    ("thanks", I.THANKS),
+    # PRICE
+    ("сколько стоит?", I.PRICE),
+    ("какая цена?", I.PRICE),
+    ("прайс", I.PRICE),
+    ("Здравствуйте, сколько стоит плановый расклад?", I.PRICE),
+    ("how much is it?", I.PRICE),
+    ("ile kosztuje?", I.PRICE),
+    ("how much longer?", I.STATUS),  # a wait, not a price
     ("/unknown", I.NONE),
     ("0", I.NONE),
     ("10", I.NONE),
@@ -224,13 +239,15 @@ def test_recognise(text: str, intent: Intent) -> None:
 
 def test_every_intent_is_covered() -> None:
     covered = {intent for _, intent in INTENTS} | {intent for _, _, intent in SERVICES}
-    assert covered | {recognise(text).intent for text, _ in ADD_QUESTIONS} == set(Intent)
+    # EMERGENCY is triage's (flows/triage.py), never a keyword's.
+    assert covered | {recognise(text).intent for text, _ in ADD_QUESTIONS} == set(Intent) - {I.EMERGENCY}
 
 
 def test_intent_values_are_stable() -> None:
     assert {i.value for i in Intent} == {
         "none", "menu", "greeting", "status", "human", "discount", "link_problem", "done",
-        "add_question", "cancel", "yes", "no", "help", "service", "paid_claim", "forget",
+        "add_question", "cancel", "yes", "no", "help", "service", "paid_claim", "forget", "price",
+        "thanks", "emergency",
     }
 
 

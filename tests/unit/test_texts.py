@@ -19,7 +19,7 @@ import pytest
 from bot.texts import Texts
 from flows import business, linking
 from flows.context import Context
-from flows.conversation import handle
+from flows.conversation import GUESSABLE, handle
 from flows.effects import Say
 from flows.model import OPEN_STAGES, ClientView, Kind, PaymentEvent, QueueStats, RequestView, Stage, Step
 from tests.factories import ROOT, WORKING_TIME, client, context, inbound
@@ -59,6 +59,10 @@ def _expand(node: ast.expr, names: dict[str, list[str]], where: str) -> list[str
         return _expand(node.body, names, where) + _expand(node.orelse, names, where)
     if isinstance(node, ast.JoinedStr) and _literals(node.values[0]) == ["stage-"]:
         return [f"stage-{stage.value}" for stage in Stage]
+    if isinstance(node, ast.JoinedStr) and _literals(node.values[0]) == ["guess-"]:
+        from flows.conversation import GUESSABLE  # «did you mean…» buttons, one text per guessable intent
+
+        return [f"guess-{intent.value}" for intent in GUESSABLE]
     raise AssertionError(f"{where}: cannot tell which text {ast.unparse(node)!r} names")
 
 
@@ -160,6 +164,10 @@ class TestTheScan:
             "button-cancel-no",
             "call-slot-button",
             "button-later-dates",
+            "button-menu",
+            "button-urgent-yes",
+            "button-urgent-no",
+            *(f"guess-{intent.value}" for intent in GUESSABLE),
         }
         assert ALERT_KINDS >= {"emergency", "human", "link_problem", "flood", "handoff"}
         assert ALERT_KINDS >= {"restricted_urgent", "paid_claim", "flagged", "flagged_booking"}
@@ -227,6 +235,23 @@ CONVERSATIONS = [
     (client(), "/help", Kind.TEXT, None, context()),
     (client(), "плановый расклад", Kind.TEXT, None, context()),
     (client(step=Step.TERMS, step_service="planned_reading"), "хм", Kind.TEXT, None, context()),
+    # the language layer (flows/language/): digressions that resume, kept content, guesses
+    (client(step=Step.TERMS, step_service="planned_reading"), "сколько стоит?", Kind.TEXT, None, context()),
+    (client(step=Step.TERMS, step_service="planned_reading"), "А он вернётся?", Kind.TEXT, None, context()),
+    (client(step=Step.TERMS, step_service="planned_reading"), "привет", Kind.TEXT, None, context()),
+    (client(step=Step.TERMS, step_service="ritual"), "сколько стоит?", Kind.TEXT, None, context()),
+    (_in(Step.QUESTIONS, DRAFT), "где мой запрос?", Kind.TEXT, None, context()),
+    (_in(Step.ONE_QUESTION, _r(8, "one_question", Stage.DRAFT)), "спасибо", Kind.TEXT, None, context()),
+    (_in(Step.CALL_WISH, _r(7, "planned_call", Stage.DRAFT)), "где мой запрос?", Kind.TEXT, None, context()),
+    (client(step=Step.SITUATION, step_service="emergency"), "сколько стоит?", Kind.TEXT, None, context()),
+    (client(), "спасибо", Kind.TEXT, None, context()),
+    (client(requests=(QUEUED,)), "ок, жду", Kind.TEXT, None, context()),
+    (client(), "прайс", Kind.TEXT, None, context()),
+    (client(), "скажите", Kind.TEXT, None, context()),
+    (client(step=Step.SITUATION, step_service="emergency"), "спасибо", Kind.TEXT, None, context()),
+    (client(), "мне кажется ссылочка", Kind.TEXT, None, context()),
+    (client(), "это экстренная ситуация", Kind.TEXT, None, context()),
+    (client(accepted_terms=ACCEPTED), "хочу плановый расклад. Вопрос: что с работой?", Kind.TEXT, None, context()),
     (client(step=Step.TERMS, step_service="planned_reading"), "нет", Kind.TEXT, None, context()),
     (client(step=Step.TERMS, step_service="planned_reading"), "да", Kind.TEXT, None, context()),
     (client(step=Step.TERMS, step_service="one_question"), "да", Kind.TEXT, None, context()),
@@ -450,6 +475,9 @@ def _linking_said() -> Iterator[Say]:
 def _with_nested(say: Say) -> Iterator[Say]:
     yield say
     for value in say.params.values():
+        if isinstance(value, tuple):  # the lines of a list (price-list)
+            for line in value:
+                yield from _with_nested(line)
         if isinstance(value, Say):
             yield from _with_nested(value)
 
