@@ -256,6 +256,7 @@ def _unsure(client: ClientView, seen: Recognised) -> bool:
         and seen.intent is not Intent.NONE
         and bool(seen.alternatives)
         and client.step in (Step.IDLE, Step.CONFIRM_CANCEL)
+        and not client.first_contact  # a newcomer gets the greeting and the menu, not a quiz
     )
 
 
