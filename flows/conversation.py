@@ -194,7 +194,7 @@ def _route(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) -> 
         return prefix + [_did_you_mean(client, seen, ctx)]
     if seen.guessed and seen.confidence < SURE:
         seen = Recognised(Intent.NONE, confidence=seen.confidence)  # a weak guess nobody is asked about: not acted on
-    if client.first_contact and seen.intent in (Intent.NONE, Intent.GREETING, Intent.MENU, Intent.HELP):
+    if client.first_contact and seen.intent in (Intent.NONE, Intent.GREETING, Intent.MENU, Intent.HELP, Intent.ADD_QUESTION):
         if seen.intent is Intent.NONE and msg.kind is Kind.TEXT and msg.text.strip():
             return [menu(ctx.catalogue, client.language, "greeting-first-with-text", name=client.name)]
         return [menu(ctx.catalogue, client.language, "greeting-first", name=client.name)]
