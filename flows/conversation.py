@@ -21,8 +21,8 @@ from flows.effects import (
     UpdateClient,
 )
 from flows.intents import Intent, Recognised
-from flows.language.understanding import SURE
 from flows.language.detect import detect_language
+from flows.language.understanding import SURE
 from flows.model import OPEN_STAGES, ClientView, Inbound, Kind, Priority, Stage, Step
 from flows.replies import (
     ACCEPT_PAYLOAD,

@@ -14,8 +14,8 @@ In order, each step trusted more than the next:
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import replace
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -71,7 +71,7 @@ class Understander:
             return Recognised(Intent.EMERGENCY, urgency=urgent)
         ruled = self._ruled(text)
         if ruled is not None:
-            return _with(ruled, urgency=urgent)
+            return replace(ruled, urgency=urgent)
         label = self._typed_label(text)
         if label is not None:
             return Recognised(label, urgency=urgent)
@@ -97,7 +97,7 @@ class Understander:
             if found.intent is not Intent.NONE:
                 if i == 0 and (found.menu_index is not None or text.lstrip().startswith("/")):
                     return found  # a number or a command is a tap
-                return _with(found, confidence=RULE_CONFIDENCE if i == 0 else RULE_CONFIDENCE - 0.05)
+                return replace(found, confidence=RULE_CONFIDENCE if i == 0 else RULE_CONFIDENCE - 0.05)
             if i == 0 and text.lstrip().startswith("/"):
                 return found  # an unknown command: nothing to guess
         return None
@@ -110,10 +110,6 @@ class Understander:
         return self._labels[found[0]] if found else None
 
 
-def _with(found: Recognised, **changes: object) -> Recognised:
-    return replace(found, **changes)  # type: ignore[arg-type]
-
-
 @functools.cache
 def trained(path: Path = example_file.EXAMPLES, held_out_too: bool = True) -> Understander:
     """The understander trained on the examples (all of them for the service; the bench trains on
@@ -123,6 +119,3 @@ def trained(path: Path = example_file.EXAMPLES, held_out_too: bool = True) -> Un
     lemmatizer = Lemmatizer()
     return Understander(lemmatizer, train(lemmatizer, ((e.text, e.intent) for e in used)))
 
-
-def label_intents(pairs: Iterable[tuple[str, Intent]]) -> dict[str, Intent]:
-    return dict(pairs)
