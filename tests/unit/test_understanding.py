@@ -188,3 +188,13 @@ def test_every_global_intent_is_answered_in_every_step(intent: str, step: str) -
         assert said[-1].startswith("resume-"), "the step resumes where it was"
     if intent == "thanks":
         assert said[0].startswith("thanks") or said[0].startswith("greeting")
+
+
+@pytest.mark.parametrize("text", ["𗀀A", "я𗀀", "\U000d02ce\U000bc0cf\x11", "p0C\x1bG\x8f\U000cbbb9ç"])
+def test_unassigned_code_points_are_read_not_raised(text: str) -> None:
+    """pymorphy3 raises ValueError on letters unicodedata cannot name; found by the webhook fuzzer."""
+    from flows.language.understanding import trained
+
+    assert trained().understand(text).intent is not None
+    assert trained().lemmatizer.gender(text) is None
+    assert ids(reply(client(first_contact=True), text)), "never silence"
