@@ -18,11 +18,13 @@ from aiogram.enums import ChatType
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError
 from aiogram.types import BusinessConnection, CallbackQuery, Message
 
+from bot import outgoing
 from bot.desk import Desk
+from bot.outgoing import Rendered
 from flows import business
 from flows.business import Seen
 from flows.linking import start_token
-from flows.model import Channel, Inbound, Priority
+from flows.model import Channel, Inbound
 from handlers.telegram.translate import from_callback, from_message
 from storage.models import BusinessConnection as ConnectionRow
 from storage.models import Client
@@ -180,7 +182,7 @@ class TelegramBusiness:
             return
         token = start_token(self.desk.link_secret, client.id, str(business.chat_of(inbound.sender_ref)), now)
         say = business.link_offer(f"https://t.me/{self.username}?start={token}")
-        await self.desk._say(uow, say, client, inbound, lambda ref: ref, now)
+        await self.desk.say(uow, [say], client, inbound, now)
 
     async def _know_username(self) -> None:
         if self.username is not None:
@@ -202,8 +204,8 @@ class TelegramBusiness:
         self, uow: UnitOfWork, chat_id: int, text_id: str, params: dict[str, Any], key: str, now: datetime
     ) -> None:
         text = self.desk.texts.text(text_id, params, self.language, self.desk.timezone)
-        await uow.outbox.enqueue(
-            channel=Channel.TELEGRAM, destination=str(chat_id), priority=Priority.REPLY, text=text, key=key, now=now
+        await outgoing.post(
+            uow, channel=Channel.TELEGRAM, destination=str(chat_id), message=Rendered(text), key=key, now=now
         )
 
 

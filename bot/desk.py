@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import linking
+from bot import linking, outgoing
+from bot.outgoing import Rendered
 from bot.overrides.source import SettingsSource
 from bot.payments import Payments
 from bot.practice import CommandInput, Practice
@@ -43,7 +44,7 @@ from flows.effects import (
 from flows.language.detect import detect_language
 from flows.language.understanding import Understander
 from flows.linking import decide as decide_linking
-from flows.model import Channel, Inbound, Stage
+from flows.model import Channel, Inbound, Priority, Stage
 from flows.practice.parse import looks_like_practitioner_command
 from flows.zones import phone_zone
 from storage.client_state import load_client_view, queue_stats
@@ -208,7 +209,8 @@ class Desk:
         )
         linked = decide_linking(view, inbound, now, self.link_secret)
         if linked is not None:  # a link code, asked for or given; a shared phone number
-            client = await linking.apply(self, uow, linked, client, inbound, now)
+            client, said = await linking.apply(uow, linked, client, now)
+            await self.say(uow, said, client, inbound, now)
             return Handled(duplicate=False, client_id=client.id, message_id=message.id)
         ctx = await self._context(uow, now)
         outcome = handle(view, inbound, ctx)
@@ -239,6 +241,7 @@ class Desk:
     ) -> None:
         created: int | None = None
         submitted: list[int] = []  # booked just now: a payment is offered after the confirmation
+        said: list[Rendered] = []
 
         def resolve(ref: RequestRef | None) -> int | None:
             return created if isinstance(ref, NewRequest) else ref
@@ -293,38 +296,41 @@ class Desk:
                 case Alert():
                     await self._alert(uow, effect, client, inbound, resolve(effect.request), now)
                 case Say():
-                    await self._say(uow, effect, client, inbound, resolve, now)
+                    said.append(self._render(effect, client, resolve))
+        if said:
+            await self._post(uow, said, client, inbound, now)
         if self.payments is not None:
             for request_id in submitted:
                 await self.payments.offer(uow, client, request_id, inbound.channel, inbound.sender_ref, now)
         if submitted and self.business is not None:
             await self.business.offer_link(uow, client, inbound, now)  # her Telegram Business chat: the bot chat link
 
-    async def _say(self, uow: UnitOfWork, say: Say, client: Client, inbound: Inbound, resolve, now: datetime) -> None:
+    async def _post(
+        self, uow: UnitOfWork, said: list[Rendered], client: Client, inbound: Inbound, now: datetime
+    ) -> None:
+        """The whole answer to one inbound message, as one message (split only for length)."""
+        await outgoing.post(
+            uow,
+            channel=inbound.channel,
+            destination=inbound.sender_ref,
+            message=outgoing.compose(said),
+            key="msg:{message_id}",
+            client_id=client.id,
+            now=now,
+        )
+
+    async def say(self, uow: UnitOfWork, says: list[Say], client: Client, inbound: Inbound, now: datetime) -> None:
+        """Says that refer to no new request, as one message to the client who wrote `inbound`."""
+        if says:
+            await self._post(uow, [self._render(say, client, lambda ref: ref) for say in says], client, inbound, now)
+
+    def _render(self, say: Say, client: Client, resolve: Callable[[RequestRef | None], int | None]) -> Rendered:
         params = {k: resolve(v) if isinstance(v, NewRequest) else v for k, v in say.params.items()}
         text = self.texts.text(say.text_id, params, client.language, client.timezone)
         buttons = [
             {"label": self.texts.button(b, client.language, client.timezone), "payload": b.payload} for b in say.buttons
         ] or None
-        message = await uow.messages.add(
-            client_id=client.id,
-            direction="out",
-            channel=inbound.channel,
-            kind="text",
-            text=text,
-            buttons=buttons,
-            now=now,
-        )
-        await uow.outbox.enqueue(
-            channel=inbound.channel,
-            destination=inbound.sender_ref,
-            priority=say.priority,
-            text=text,
-            buttons=buttons,
-            key=f"msg:{message.id}",
-            message_id=message.id,
-            now=now,
-        )
+        return Rendered(text, buttons, say.priority)
 
     async def _alert(
         self, uow: UnitOfWork, alert: Alert, client: Client, inbound: Inbound, request_id: int | None, now: datetime
@@ -350,11 +356,11 @@ class Desk:
             anchor = f"#request-{request_id}" if request_id else ""
             text += "\n" + self.texts.text("alert-open", {"url": self.desk_url + anchor}, "ru", self.timezone)
         for destination in self.practitioner_destinations:
-            await uow.outbox.enqueue(
+            await outgoing.post(
+                uow,
                 channel=destination.channel,
                 destination=destination.address,
-                priority=0,
-                text=text,
+                message=Rendered(text, priority=Priority.URGENT),
                 key=f"alert:{row.id}:{destination.channel}:{destination.address}",
                 now=now,
             )

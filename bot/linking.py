@@ -1,7 +1,7 @@
 """Applies flows/linking.py's decisions: one client across Telegram and WhatsApp.
 
 Everything happens in the desk's unit of work, so a merge and the answer about it commit
-together or not at all.
+together or not at all: the desk composes the answers returned here into its reply.
 """
 
 import hashlib
@@ -18,7 +18,6 @@ from storage.uow import UnitOfWork
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from bot.desk import Desk
     from bot.settings import Settings
 
 
@@ -48,12 +47,11 @@ async def joined_by_phone(uow: UnitOfWork, inbound: Inbound, now: "datetime") ->
 
 
 async def apply(
-    desk: "Desk", uow: UnitOfWork, effects: tuple[LinkEffect, ...], client: Client, inbound: Inbound, now: "datetime"
-) -> Client:
-    """Returns the client the conversation continues with (the survivor of a merge)."""
-
-    async def say(message: Say) -> None:
-        await desk._say(uow, message, client, inbound, lambda ref: ref, now)
+    uow: UnitOfWork, effects: tuple[LinkEffect, ...], client: Client, now: "datetime"
+) -> tuple[Client, list[Say]]:
+    """The client the conversation continues with (the survivor of a merge), and what to tell them."""
+    said: list[Say] = []
+    say = said.append
 
     for effect in effects:
         match effect:
@@ -62,20 +60,20 @@ async def apply(
                 if other is not None and other.id != client.id:
                     client = await uow.clients.merge(client, other)
                     client.phone = phone
-                    await say(effect.joined)
+                    say(effect.joined)
                     continue
                 client.phone = phone
                 channels = {identity.channel for identity in await uow.clients.identities(client.id)}
-                await say(effect.already if Channel.WHATSAPP.value in channels else effect.kept)
+                say(effect.already if Channel.WHATSAPP.value in channels else effect.kept)
             case MergeWith(client_id=other_id):
                 other = await uow.clients.get(other_id)
                 if other is None or other.forgotten_at is not None:  # erased on request: no one to join
-                    await say(effect.gone)
+                    say(effect.gone)
                     continue
                 client = await uow.clients.merge(client, other)
                 # Rows held for a closed Telegram Business window may go to the bot chat now.
                 await uow.business.release_client(client.id, now)
-                await say(effect.merged)
+                say(effect.merged)
             case Say():
-                await say(effect)
-    return client
+                say(effect)
+    return client, said

@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from bot import outgoing
+from bot.outgoing import Rendered
 from bot.texts import Texts
 from flows.effects import Button
 from flows.model import Priority
@@ -51,25 +53,16 @@ async def notify_client(
     buttons = [{"label": texts.button(b, client.language), "payload": b.payload} for b in notice.buttons] or None
     try:
         async with uow.session.begin_nested():
-            message = await uow.messages.add(
-                client_id=client.id,
-                direction="out",
-                channel=channel,
-                kind="text",
-                text=text,
-                buttons=buttons,
-                request_id=notice.request_id,
-                now=now,
-            )
-            return await uow.outbox.enqueue(
+            items = await outgoing.post(
+                uow,
                 channel=channel,
                 destination=address,
-                priority=notice.priority,
-                text=text,
-                buttons=buttons,
+                message=Rendered(text, buttons, notice.priority),
                 key=notice.key,
-                message_id=message.id,
                 now=now,
+                client_id=client.id,
+                request_id=notice.request_id,
             )
+            return items[0]
     except IntegrityError:
         return None  # another process made the same decision first: one message, not two

@@ -14,9 +14,11 @@ from typing import Any
 from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import outgoing
 from bot.commands import REGISTRY, Env
 from bot.money import format_money
 from bot.notify import Notice, notify_client
+from bot.outgoing import Rendered
 from bot.overrides.source import SettingsSource
 from bot.texts import Texts
 from flows.catalogue import Catalogue
@@ -155,13 +157,13 @@ class Practice:
             replies = await self._apply(uow, effects, now)
             queue_changed = any(isinstance(e, QueueChanged) for e in effects)
             if not command_input.trusted:
+                # Kept apart, not composed: each answer (a /queue row) carries its own buttons.
                 for index, reply in enumerate(replies):
-                    await uow.outbox.enqueue(
+                    await outgoing.post(
+                        uow,
                         channel=command_input.channel,
                         destination=command_input.address,
-                        priority=Priority.URGENT,
-                        text=reply.text,
-                        buttons=list(reply.buttons) or None,
+                        message=Rendered(reply.text, list(reply.buttons) or None, Priority.URGENT),
                         key=f"cmd:{entry.id}:{index}",
                         now=now,
                     )

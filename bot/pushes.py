@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import outgoing
 from bot.desk import Destination
 from bot.notify import Notice, notify_client
+from bot.outgoing import Rendered
 from bot.texts import Texts
 from flows import pushes as decide
 from flows.catalogue import Catalogue, Intake
@@ -297,11 +299,11 @@ class Pushes:
                 client_id=client.id if client else None, kind=kind, excerpt=text[:1000], request_id=request_id, now=now
             )
             for destination in self.destinations:
-                await uow.outbox.enqueue(
+                await outgoing.post(
+                    uow,
                     channel=destination.channel,
                     destination=destination.address,
-                    priority=priority,
-                    text=text,
+                    message=Rendered(text, priority=priority),
                     key=f"{key}:{destination.channel}:{destination.address}",
                     now=now,
                 )

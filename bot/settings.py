@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     # Outbound rates (shared/PERF.md): Telegram's "30 or so" per bot is soft, so run below it.
     telegram_rate_per_second: int = 28
     telegram_chat_rate_per_second: int = 1
-    twilio_mps: int = 1  # per sender; a registered WhatsApp sender has 80 by default
+    twilio_mps: int = 80  # per sender: Twilio gives a WhatsApp sender 80 messages per second by default
 
     # Time-driven pushes (bot/pushes.py).
     queue_updates_per_day: int = 3  # queue-position updates one client gets at most per day

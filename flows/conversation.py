@@ -107,6 +107,8 @@ def handle(client: ClientView, msg: Inbound, ctx: Context) -> Outcome:
     alerted = any(isinstance(e, Alert) and e.kind == "emergency" for e in effects)
     if not alerted and any(isinstance(e, (Say, Alert)) for e in effects):
         # After an emergency alert, «she answers from Monday» would contradict «she is alerted».
+        # The shell composes the turn into one message: the notice is its last paragraph, and the
+        # answer's buttons stay on it.
         effects += boundaries.offhours_notice(client, ctx)
     return Outcome(tuple(effects))
 

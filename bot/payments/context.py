@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import outgoing
+from bot.outgoing import Rendered
 from bot.practice import Practice
 from bot.texts import Texts
 from flows.model import Priority, Stage
@@ -50,11 +52,11 @@ class PaymentContext:
         """An urgent note to every practitioner account, once per `key` (in the caller's transaction)."""
         text = self.texts.text(text_id, params, self.practice.language, self.practice.timezone)
         for destination in self.destinations:
-            await uow.outbox.enqueue(
+            await outgoing.post(
+                uow,
                 channel=destination.channel,
                 destination=destination.address,
-                priority=Priority.URGENT,
-                text=text,
+                message=Rendered(text, priority=Priority.URGENT),
                 key=f"{key}:{destination.channel}:{destination.address}",
                 now=now,
             )

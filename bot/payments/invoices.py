@@ -33,7 +33,7 @@ class InvoiceSpec:
     provider_token: str | None
 
 
-def invoice_key(payment: Payment, message_id: int) -> str:
+def invoice_key(payment: Payment, message_id: int | str) -> str:
     return f"{INVOICE_KEY}{payment.id}:{message_id}"
 
 

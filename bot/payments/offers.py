@@ -6,7 +6,9 @@ held for her approval (bot/payments/flips.py)."""
 import secrets
 from datetime import datetime
 
+from bot import outgoing
 from bot.money import format_money
+from bot.outgoing import Rendered
 from bot.payments.context import PaymentContext
 from bot.payments.flips import flag_if_flipping
 from bot.payments.invoices import invoice_key
@@ -89,16 +91,7 @@ class Offers:
         name = service.name(client.language) if service else request.service
         if provider == "telegram":
             text = self.ctx.text("pay-invoice-description", {"number": request_id, "service": name}, client)
-            message = await uow.messages.add(
-                client_id=client.id,
-                direction="out",
-                channel=channel,
-                kind="invoice",
-                text=text,
-                request_id=request_id,
-                now=now,
-            )
-            key = invoice_key(payment, message.id)
+            kind, key = "invoice", invoice_key(payment, "{message_id}")
         else:
             params = {
                 "number": request_id,
@@ -107,23 +100,16 @@ class Offers:
                 "url": pay_link(self.pay_base, payment),
             }
             text = self.ctx.text("pay-link", params, client)
-            message = await uow.messages.add(
-                client_id=client.id,
-                direction="out",
-                channel=channel,
-                kind="text",
-                text=text,
-                request_id=request_id,
-                now=now,
-            )
-            key = f"msg:{message.id}"
-        await uow.outbox.enqueue(
+            kind, key = "text", "msg:{message_id}"
+        await outgoing.post(
+            uow,
             channel=channel,
             destination=address,
-            priority=priority,
-            text=text,
+            message=Rendered(text, priority=priority),
             key=key,
-            message_id=message.id,
             now=now,
+            client_id=client.id,
+            request_id=request_id,
+            kind=kind,
         )
         return payment

@@ -18,6 +18,7 @@ from handlers.dashboard.auth import ApiPostSession, ApiSession, PageSession
 from handlers.dashboard.payment_view import payment_json, status_of
 from handlers.dashboard.render import page
 from handlers.deps import DeskDep, PracticeDep
+from handlers.limits import MAX_TEXT
 from storage.dashboard import DashboardRepo
 
 router = APIRouter(tags=["practitioner"])
@@ -66,7 +67,7 @@ async def state(desk: DeskDep, session: ApiSession) -> dict[str, Any]:
 
 
 class CommandIn(BaseModel):
-    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 
 
 class CommandReplyOut(BaseModel):

@@ -19,6 +19,7 @@ from handlers.dashboard.auth import Flash, PageSession, checked_form
 from handlers.dashboard.payment_view import payment_row, status_of
 from handlers.dashboard.render import Words, page
 from handlers.deps import PracticeDep
+from handlers.limits import MAX_TEXT
 from storage.dashboard import DashboardRepo
 from storage.models import Client
 from storage.models import Request as ServiceRequest
@@ -143,7 +144,9 @@ def command_text(action: str, ref: str | None, form: Any, request_ids: set[int])
     if ref is None:
         raise ValueError("dash-act-no-ref")
     if action == "reply":
-        text = str(form.get("text") or "").strip()[:4000]
+        text = str(form.get("text") or "").strip()
+        if len(text) > MAX_TEXT:  # refused, never cut: she sees the limit and nothing half-sent
+            raise ValueError("dash-act-long-reply")
         if not text:
             raise ValueError("dash-act-empty-reply")
         return f"/reply {ref} {text}"

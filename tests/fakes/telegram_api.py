@@ -269,6 +269,10 @@ class TelegramBotAPI:
         return BOT_USER
 
     async def _sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("text", "").strip():
+            raise _BotAPIError(400, "Bad Request: message text is empty")
+        if _utf16_length(params["text"]) > TEXT_LIMIT:
+            raise _BotAPIError(400, "Bad Request: message is too long")
         message = {
             "message_id": next(self._message_ids),
             "date": 1_790_000_000,
@@ -354,3 +358,10 @@ def _params(form: Mapping[str, Any]) -> dict[str, Any]:
         else:
             params[key] = value
     return params
+
+
+TEXT_LIMIT = 4096  # a sendMessage text, counted as Telegram counts: in UTF-16 code units
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

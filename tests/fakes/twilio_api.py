@@ -195,6 +195,9 @@ class TwilioAPI:
         if ("Body" in params) == ("ContentSid" in params):
             self.requests.append(MessageRequest(params, 400))
             return _error(400, 21619, "A text message body or a ContentSid is required")
+        if len(params.get("Body", "")) > BODY_LIMIT:  # Twilio refuses, it never truncates
+            self.requests.append(MessageRequest(params, 400))
+            return _error(400, 21617, "The concatenated message body exceeds the 1600 character limit")
         if (refused := self._refuse_content(params)) is not None:
             return refused
         if self.faults is not None and (kind := self.faults.draw()):
@@ -311,6 +314,9 @@ class TwilioAPI:
             self.requests.append(MessageRequest(params, 400))
             return _error(400, 21656, f"The ContentVariables Parameter is invalid: {problem}")
         return None
+
+
+BODY_LIMIT = 1600  # characters in one Body (https://www.twilio.com/docs/errors/21617)
 
 
 def _basic(user: str, password: str) -> str:

@@ -23,6 +23,14 @@ def test_defaults_need_no_settings_at_all() -> None:
     assert settings.practitioner_telegram_ids == [] and settings.redis_url is None
 
 
+def test_the_send_rates_default_to_the_platforms_published_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TELEGRAM_RATE_PER_SECOND", "TELEGRAM_CHAT_RATE_PER_SECOND", "TWILIO_MPS"):
+        monkeypatch.delenv(name, raising=False)  # the suite's conftest lifts them
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.twilio_mps == 80, "Twilio's default for a WhatsApp sender"
+    assert (settings.telegram_rate_per_second, settings.telegram_chat_rate_per_second) == (28, 1)
+
+
 def test_every_contract_name_is_documented_in_env_example() -> None:
     documented = (ROOT / ".env.example").read_text(encoding="utf-8")
     for field in Settings.model_fields:
