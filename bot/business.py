@@ -203,7 +203,7 @@ class TelegramBusiness:
     async def _tell_her(
         self, uow: UnitOfWork, chat_id: int, text_id: str, params: dict[str, Any], key: str, now: datetime
     ) -> None:
-        text = self.desk.texts.text(text_id, params, self.language, self.desk.timezone)
+        text = self.desk.texts.text(text_id, params, self.language, self.desk.timezone, zone=False)
         await outgoing.post(
             uow, channel=Channel.TELEGRAM, destination=str(chat_id), message=Rendered(text), key=key, now=now
         )

@@ -350,7 +350,7 @@ class Desk:
             "ref": f"#{request_id}" if request_id else _client_ref(client),
             "kind": alert.kind,
         }
-        text = self.texts.text(text_id, params, "ru", self.timezone)
+        text = self.texts.text(text_id, params, "ru", self.timezone, zone=False)  # to her: her own clock
         if self.desk_url:
             # One tap from the alert to the request on her page (Telegram and WhatsApp link URLs).
             anchor = f"#request-{request_id}" if request_id else ""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows.model import Channel
+from flows.model import Channel, Priority
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork
 
@@ -31,7 +31,7 @@ class Rendered:
 
     text: str
     buttons: Buttons | None = None
-    priority: int = 1
+    priority: int = Priority.REPLY
 
 
 def compose(parts: Sequence[Rendered]) -> Rendered:
@@ -43,7 +43,7 @@ def compose(parts: Sequence[Rendered]) -> Rendered:
         for button in part.buttons or ():
             if all(b["payload"] != button["payload"] for b in buttons):
                 buttons.append(button)
-    return Rendered(PARAGRAPH.join(texts), buttons or None, min((p.priority for p in parts), default=1))
+    return Rendered(PARAGRAPH.join(texts), buttons or None, min((p.priority for p in parts), default=Priority.REPLY))
 
 
 def measure(channel: str, text: str) -> int:

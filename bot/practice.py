@@ -214,7 +214,10 @@ class Practice:
             match effect:
                 case Answer():
                     replies.append(
-                        Reply(self.render(effect, self.language, self.timezone), self._buttons(effect.buttons))
+                        Reply(
+                            self.render(effect, self.language, self.timezone, zone=False),  # her own clock
+                            self._buttons(effect.buttons),
+                        )
                     )
                 case Notify():
                     await self._notify(uow, effect, now)
@@ -272,16 +275,17 @@ class Practice:
     def _buttons(self, buttons: tuple[Button, ...]) -> tuple[dict[str, str], ...]:
         return tuple({"label": self.texts.button(b, self.language), "payload": b.payload} for b in buttons)
 
-    def render(self, answer: Answer, language: str, timezone: str) -> str:
-        params = {key: self._value(value, language, timezone) for key, value in answer.params.items()}
-        return self.texts.text(answer.text_id, params, language, timezone)
+    def render(self, answer: Answer, language: str, timezone: str, zone: bool = True) -> str:
+        """`zone`: times name their zone, as for a client; her own answers are on her clock."""
+        params = {key: self._value(value, language, timezone, zone) for key, value in answer.params.items()}
+        return self.texts.text(answer.text_id, params, language, timezone, zone=zone)
 
-    def _value(self, value: Any, language: str, timezone: str) -> Any:
+    def _value(self, value: Any, language: str, timezone: str, zone: bool = True) -> Any:
         if isinstance(value, Answer):
-            return self.render(value, language, timezone)
+            return self.render(value, language, timezone, zone)
         if isinstance(value, Say):
             return self.texts.render(
-                Say(value.text_id, self._params(value.params, language, timezone)), language, timezone
+                Say(value.text_id, self._params(value.params, language, timezone, zone)), language, timezone, zone=zone
             )
         if isinstance(value, ServiceName):
             service = self.catalogue.get(value.key)
@@ -291,8 +295,8 @@ class Practice:
         if isinstance(value, Price):
             return format_money(value, language)
         if isinstance(value, tuple) and all(isinstance(v, (Answer, Say)) for v in value):
-            return "\n".join(self._value(v, language, timezone) for v in value)
+            return "\n".join(self._value(v, language, timezone, zone) for v in value)
         return value
 
-    def _params(self, params: Mapping[str, Any], language: str, timezone: str) -> dict[str, Any]:
-        return {k: self._value(v, language, timezone) for k, v in params.items()}
+    def _params(self, params: Mapping[str, Any], language: str, timezone: str, zone: bool = True) -> dict[str, Any]:
+        return {k: self._value(v, language, timezone, zone) for k, v in params.items()}

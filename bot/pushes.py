@@ -274,7 +274,7 @@ class Pushes:
         )
 
     def _say(self, text_id: str, params: dict[str, Any]) -> str:
-        return self.texts.text(text_id, params, self.language, self.timezone)
+        return self.texts.text(text_id, params, self.language, self.timezone, zone=False)  # her own clock
 
     async def _to_practitioner(
         self,

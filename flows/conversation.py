@@ -326,6 +326,10 @@ def _answer(client: ClientView, msg: Inbound, seen: Recognised, ctx: Context) ->
             return [Say("discount")]
         case Intent.LINK_PROBLEM:
             target = next((r for r in reversed(client.requests) if r.stage is Stage.DONE), None)
+            awaiting_payment = any(r.stage is Stage.SUBMITTED for r in client.requests)  # a pay link, maybe
+            if target is None and not awaiting_payment:
+                # No result and no payment link sent yet: where the request is, not an alarm for her.
+                return [Say("link-none-yet", {"name": client.name}), *status(client, ctx)]
             return [
                 Alert("link_problem", excerpt=msg.text, request=target.id if target else None),
                 Say("link-problem-ack", {"name": client.name}, priority=Priority.URGENT),

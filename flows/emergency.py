@@ -55,7 +55,17 @@ def confirm_urgent(client: ClientView, held: RequestView, ctx: Context) -> list[
             priority=Priority.URGENT,
             buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),
         ),
+        *_at_night(ctx),
     ]
+
+
+def _at_night(ctx: Context) -> list[Say]:
+    """Outside her hours the emergency answer says when she is likely to read the alert and that
+    the 24 h still run from payment: the general off-hours notice would contradict «she is alerted»."""
+    hours = ctx.catalogue.hours
+    if hours.is_open(ctx.now):
+        return []
+    return [Say("emergency-night", {"next_at": hours.next_opening(ctx.now)}, priority=Priority.URGENT)]
 
 
 def awaiting_situation(client: ClientView) -> bool:
@@ -83,6 +93,7 @@ def emergency(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
             SetStep(Step.SITUATION, key, existing),
             Alert("emergency", excerpt=text, request=existing),
             Say("emergency-again", {"name": client.name, "number": existing}, priority=Priority.URGENT),
+            *_at_night(ctx),
         ]
     hours = int(service.promise_max_days * 24) if service else 24
     return [
@@ -97,4 +108,14 @@ def emergency(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
             priority=Priority.URGENT,
             buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),
         ),
+        *_at_night(ctx),
     ]
+
+
+def _at_night(ctx: Context) -> list[Say]:
+    """Outside her hours the emergency answer says when she is likely to read the alert and that
+    the 24 h still run from payment: the general off-hours notice would contradict «she is alerted»."""
+    hours = ctx.catalogue.hours
+    if hours.is_open(ctx.now):
+        return []
+    return [Say("emergency-night", {"next_at": hours.next_opening(ctx.now)}, priority=Priority.URGENT)]

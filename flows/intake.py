@@ -18,7 +18,15 @@ from flows.effects import (
 )
 from flows.model import EDITABLE_STAGES, ClientView, Inbound, Kind, Stage, Step
 from flows.queue import estimate
-from flows.replies import ACCEPT_PAYLOAD, DECLINE_PAYLOAD, DONE_PAYLOAD, eta_text, menu, price_of
+from flows.replies import (
+    ACCEPT_PAYLOAD,
+    DECLINE_PAYLOAD,
+    DONE_PAYLOAD,
+    eta_before_payment,
+    menu,
+    price_of,
+    question_lines,
+)
 
 INTAKE_STEP = {
     Intake.QUESTIONS: Step.QUESTIONS,
@@ -131,7 +139,7 @@ def start_intake(
         kept = draft.questions if draft is not None else ()
     if service.intake is Intake.ONE_QUESTION and kept:
         # The question came with the choice (or while the terms waited): straight to the queue.
-        return effects + confirm(client, service, ref, 1, ctx)
+        return effects + confirm(client, service, ref, kept, ctx)
     if service.intake is Intake.CALL:
         return effects + calls.start(client, service, ref, ctx)  # a real slot, picked from the free ones
     effects.append(SetStep(INTAKE_STEP[service.intake], service.key, ref))
@@ -184,10 +192,14 @@ def submit(client: ClientView, ctx: Context) -> list[Effect]:
         return [Say("questions-empty", buttons=(Button(DONE_PAYLOAD, text_id="button-done"),))]
     if draft.stage is not Stage.DRAFT:  # forgotten questions added to a list already queued
         return [SetStep(Step.IDLE), Say("questions-updated", {"count": len(draft.questions)})]
-    return confirm(client, service, draft.id, len(draft.questions), ctx)
+    return confirm(client, service, draft.id, draft.questions, ctx)
 
 
-def confirm(client: ClientView, service: Service, ref: RequestRef, count: int, ctx: Context) -> list[Effect]:
+def confirm(
+    client: ClientView, service: Service, ref: RequestRef, questions: tuple[str, ...], ctx: Context
+) -> list[Effect]:
+    """What was ordered, read back: the format, each question, the place and the wait (in days
+    from payment: the request is not paid yet)."""
     position = ctx.queue_lengths.get(service.key, 0) + 1
     eta = estimate(service, position, ctx.now, ctx.stats)
     return [
@@ -199,9 +211,10 @@ def confirm(client: ClientView, service: Service, ref: RequestRef, count: int, c
                 "name": client.name,
                 "service": service.name(client.language),
                 "number": ref,
-                "count": count,
+                "count": len(questions),
+                "questions": question_lines(questions),
                 "position": position,
-                "eta": eta_text(eta),
+                "eta": eta_before_payment(eta, ctx.now),
                 "price": service.price,
             },
             buttons=(Button("status", text_id="button-status"),),
@@ -218,7 +231,7 @@ def single(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
     effects: list[Effect] = [AddQuestion(ref, question_text(msg))]
     if service.intake is Intake.ONE_QUESTION and msg.text.count("?") > 1:
         effects.append(Say("one-question-many", {"service": service.name(client.language)}))
-    return effects + confirm(client, service, ref, 1, ctx)
+    return effects + confirm(client, service, ref, (question_text(msg),), ctx)
 
 
 def add_later(client: ClientView, text: str, ctx: Context) -> list[Effect]:

@@ -39,9 +39,12 @@ class Priority(IntEnum):
     """Lower goes first: an emergency alert never waits behind a bulk queue update."""
 
     URGENT = 0  # practitioner alerts, emergency replies
-    REPLY = 1  # direct answers to what the client just wrote
-    REMINDER = 2
-    BULK = 3  # queue-position updates
+    # What she does for a client (/done with the link, /reply, /paid): never behind other
+    # clients' replies, so a burst of newcomers does not delay the result someone waits for.
+    ACTION = 1
+    REPLY = 2  # direct answers to what the client just wrote
+    REMINDER = 3
+    BULK = 4  # queue-position updates
 
 
 class Step(StrEnum):
@@ -87,6 +90,8 @@ class RequestView:
     position: int | None = None  # 1-based place among open requests of the service
     deadline_at: datetime | None = None
     call_at: datetime | None = None  # the booked call slot (UTC), for a call request
+    done_at: datetime | None = None
+    result_link: str | None = None  # what /done sent the client
 
 
 @dataclass(frozen=True)

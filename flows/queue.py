@@ -1,5 +1,6 @@
 """Queue position and an honest ETA (DOMAIN.md, "Queue position and ETA")."""
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,25 @@ class Eta:
     @property
     def known(self) -> bool:
         return self.earliest is not None or self.deadline is not None
+
+
+@dataclass(frozen=True)
+class Days:
+    """A span of days, written with the language's plural: «4–14 дней», «1 день»."""
+
+    low: int
+    high: int
+
+
+def days_from(eta: Eta, now: datetime) -> Days | None:
+    """The estimate as days counted from `now` (from payment, when that is when the wait starts)."""
+    if eta.earliest is None or eta.latest is None:
+        return None
+    return Days(_whole_days(eta.earliest - now), _whole_days(eta.latest - now))
+
+
+def _whole_days(span: timedelta) -> int:
+    return max(1, math.ceil(span / timedelta(days=1)))
 
 
 def estimate(

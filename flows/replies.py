@@ -1,13 +1,13 @@
 """Building blocks of the bot's answers: menu, status lines, ETAs. Text ids live in locales/."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flows.catalogue import Catalogue, Intake, Service
 from flows.context import Context
 from flows.effects import Button, Say
 from flows.model import ClientView, Priority, RequestView, Stage
 from flows.payments import STARS, Price
-from flows.queue import Eta, estimate
+from flows.queue import Eta, days_from, estimate
 
 MENU_PAYLOAD = "menu"
 STATUS_PAYLOAD = "status"
@@ -59,6 +59,34 @@ def eta_text(eta: Eta) -> Say:
     return Say(text_id, {"earliest_date": eta.earliest, "latest_date": eta.latest})
 
 
+def eta_before_payment(eta: Eta, now: datetime) -> Say:
+    """Unpaid, the wait has not started: the estimate in days from payment, not in dates that
+    would be wrong by however long the payment takes."""
+    days = days_from(eta, now) if eta.deadline is None else None
+    if days is None:
+        return eta_text(eta)
+    return Say("eta-days-estimate" if eta.estimated else "eta-days", {"days": days})
+
+
+# A question shown back to the client in a confirmation: long ones shortened at a word.
+QUESTION_SHOWN = 120
+VOICE_MARK = "[voice]"  # flows/intake.question_text
+
+
+def question_lines(questions: tuple[str, ...]) -> tuple[Say, ...]:
+    """The question list as the client reads it back: numbered, quoted, long ones shortened."""
+    lines = []
+    for n, question in enumerate(questions, start=1):
+        if question.startswith(VOICE_MARK):
+            lines.append(Say("question-line-voice", {"n": n}))
+            continue
+        text = " ".join(question.split())
+        if len(text) > QUESTION_SHOWN:
+            text = text[:QUESTION_SHOWN].rsplit(" ", 1)[0].rstrip(",.;:—-") + "…"
+        lines.append(Say("question-line", {"n": n, "text": text}))
+    return tuple(lines)
+
+
 def request_eta(service: Service, request: RequestView, ctx: Context) -> Eta:
     if request.deadline_at is not None:
         return Eta(deadline=request.deadline_at, estimated=False)
@@ -66,9 +94,12 @@ def request_eta(service: Service, request: RequestView, ctx: Context) -> Eta:
     return estimate(service, position, ctx.now, ctx.stats)
 
 
-def _eta_line(service: Service, eta: Eta) -> Say:
+def _eta_line(service: Service, request: RequestView, eta: Eta, now: datetime) -> Say:
     if service.intake is Intake.SITUATION and not eta.known:
         return Say("eta-after-payment")  # unpaid: the 24 h clock has not started yet
+    unpaid = request.stage is Stage.SUBMITTED and not request.paid
+    if unpaid and service.intake in (Intake.QUESTIONS, Intake.ONE_QUESTION):
+        return eta_before_payment(eta, now)
     return eta_text(eta)
 
 
@@ -80,7 +111,7 @@ def status_line(client: ClientView, request: RequestView, ctx: Context) -> Say |
         "service": service.name(client.language),
         "stage": Say(f"stage-{request.stage.value}"),
         "number": request.id,
-        "eta": _eta_line(service, request_eta(service, request, ctx)),
+        "eta": _eta_line(service, request, request_eta(service, request, ctx), ctx.now),
     }
     if request.stage is Stage.IN_WORK or request.position is None:
         return Say("status-line-no-position", params)
@@ -95,8 +126,38 @@ def status(client: ClientView, ctx: Context) -> list[Say]:
         and (line := status_line(client, request, ctx)) is not None
     ]
     if not lines:
+        results = recent_results(client, ctx)
+        if results:  # delivered: what they most likely look for is the result and its link
+            return [menu(ctx.catalogue, client.language, "status-results", name=client.name, lines=results)]
         return [menu(ctx.catalogue, client.language, "status-none", name=client.name)]
     return [Say("status-header", {"name": client.name, "count": len(lines)}), *lines]
+
+
+# Results shown again when a client asks «где мой расклад?» after delivery.
+RESULTS_SHOWN = 3
+RESULTS_RECENT = timedelta(days=90)
+
+
+def recent_results(client: ClientView, ctx: Context) -> tuple[Say, ...]:
+    now = ctx.now
+    done = [
+        r
+        for r in client.requests
+        if r.stage is Stage.DONE and r.done_at is not None and now - r.done_at < RESULTS_RECENT
+    ]
+    done.sort(key=lambda r: r.done_at or now, reverse=True)
+    return tuple(
+        Say(
+            "status-result-line" if r.result_link else "status-result-line-no-link",
+            {
+                "number": r.id,
+                "service": service.name(client.language) if (service := ctx.catalogue.get(r.service)) else r.service,
+                "done_date": r.done_at,
+                "link": r.result_link or "",
+            },
+        )
+        for r in done[:RESULTS_SHOWN]
+    )
 
 
 def offhours(ctx: Context, now: datetime) -> Say:

@@ -36,6 +36,8 @@ async def load_client_view(
                 position=await uow.requests.position(request),
                 deadline_at=request.deadline_at,
                 call_at=calls.get(request.id),
+                done_at=request.done_at,
+                result_link=request.result_link,
             )
         )
     restriction = await uow.clients.active_restriction(client.id, now)

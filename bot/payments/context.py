@@ -50,7 +50,7 @@ class PaymentContext:
         self, uow: UnitOfWork, text_id: str, params: Mapping[str, Any], *, key: str, now: datetime
     ) -> None:
         """An urgent note to every practitioner account, once per `key` (in the caller's transaction)."""
-        text = self.texts.text(text_id, params, self.practice.language, self.practice.timezone)
+        text = self.texts.text(text_id, params, self.practice.language, self.practice.timezone, zone=False)
         for destination in self.destinations:
             await outgoing.post(
                 uow,

@@ -30,7 +30,7 @@ def restrict(
         "client-restricted-until" if ends is not None else "client-restricted-open",
         key=key,
         params={"name": client.name, "until_at": ends},
-        priority=Priority.REPLY,
+        priority=Priority.ACTION,
     )
     if client.restricted:
         answer = Answer(
@@ -50,7 +50,7 @@ def unrestrict(client: ClientCard, ref: str, key: str) -> list[PracticeEffect]:
     if client.restricted:
         effects.append(
             Notify(
-                client.client_id, "client-unrestricted", key=key, params={"name": client.name}, priority=Priority.REPLY
+                client.client_id, "client-unrestricted", key=key, params={"name": client.name}, priority=Priority.ACTION
             )
         )
     effects.append(

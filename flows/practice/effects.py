@@ -33,7 +33,7 @@ class Notify:
     text_id: str
     key: str
     params: Mapping[str, Any] = field(default_factory=dict)
-    priority: Priority = Priority.REPLY
+    priority: Priority = Priority.ACTION  # her command's doing; bulk notices say BULK
     request_id: int | None = None
     buttons: tuple[Button, ...] = ()
 

@@ -168,7 +168,7 @@ async def test_changed_hours_and_off_hours_text_reach_the_next_client(http: http
         await form_post(http, "/desk/settings/texts", "/desk/settings/texts", {"offhours:ru": own})
     ).status_code == 303
     reply = await ChatClient(http, app, "Вера").ask("Здравствуйте")
-    assert "Я отвечаю с 14:00 до 20:00; ваше сообщение увижу 24 ноября, 14:00." in reply
+    assert "Я отвечаю с 14:00 до 20:00; ваше сообщение увижу 24 ноября, 14:00 (Москва)." in reply
     assert "нерабочее время" not in reply
     english = await ChatClient(http, app, "Mary").ask("Hello, I would like a reading")
     assert "outside working hours now (hours: 14:00–20:00)" in english  # English left empty: the catalog's
@@ -207,7 +207,7 @@ async def test_changed_terms_and_wait_reach_the_next_booking(http: httpx.AsyncCl
     assert "готово" in await anna.ask("Да, согласна")
     await anna.ask("Что меня ждёт в работе?")
     confirmation = await anna.ask("готово")
-    assert "Ориентировочно: с 4 декабря по 14 декабря" in confirmation  # 10–20 days from 24 Nov
+    assert "Ориентировочно: 10–20 дней после оплаты" in confirmation  # her new range, counted from payment
 
     async with app.state.desk.uow() as uow:
         [row] = list(await uow.session.scalars(select(PracticeSettings)))

@@ -30,7 +30,8 @@ async def test_planned_reading_then_emergency_then_status(http: httpx.AsyncClien
     assert "запрос принят" in confirmation
     assert "Вопросов: 3" in confirmation
     assert "Место в очереди: 1" in confirmation
-    assert "Ориентировочно: с 28 ноября по 8 декабря" in confirmation  # 4–14 days from 24 Nov
+    assert "Ориентировочно: 4–14 дней после оплаты" in confirmation  # unpaid: the wait starts at payment
+    assert "1. «Что меня ждёт в работе?»" in confirmation and "3. «Стоит ли переезжать весной?»" in confirmation
 
     boris = ChatClient(http, app, "Борис")
     ack = await boris.ask("СРОЧНО!!! помогите")

@@ -15,7 +15,6 @@ from fastapi import FastAPI
 
 from tests.e2e.dashboard_login import log_in
 from tests.e2e.telegram_client import TelegramUser
-from tests.e2e.test_telegram import delivery, mode, tg_app, tg_http, user  # noqa: F401 (fixtures)
 from tests.e2e.whatsapp_client import WhatsAppUser
 from tests.factories import WORKING_TIME, FakeClock
 from tests.fakes.telegram_api import TelegramBotAPI
@@ -69,7 +68,11 @@ async def test_a_newcomers_emergency_is_one_message_that_never_contradicts_itsel
     boris = user(1002, "Борис")
     answer = await turn(boris, "СРОЧНО помогите")
     assert answer["text"].startswith("Здравствуйте, Борис!") and "экстренный запрос" in answer["text"]
-    assert "нерабочее время" not in answer["text"], "«she is alerted» is not followed by «she answers tomorrow»"
+    assert "Сейчас нерабочее время (часы" not in answer["text"], "not the general notice after «she is alerted»"
+    if now == NIGHT:  # the emergency answer itself says when she will likely answer, and from when 24 h run
+        assert "ответить она, скорее всего, сможет начиная с 25 ноября, 10:00 (Москва)" in answer["text"]
+        assert "считается с момента оплаты" in answer["text"]
+    assert "status" in buttons(answer)
 
 
 def long_text() -> str:

@@ -175,7 +175,7 @@ async def test_a_signed_payment_queues_the_request_once_and_forgeries_change_not
     assert (stored.state, stored.event_id, stored.provider_charge_id) == ("paid", "evt_test_0001", "pi_test_0001")
     assert stored.checkout_session_id == session["id"]
     told = [text for text in anna.replies() if "получена" in text]
-    assert len(told) == 1 and "1-я в очереди" in told[0]
+    assert len(told) == 1 and "место в очереди: 1" in told[0]
 
     gone = await wa_http.get(f"/pay/{payment.id}/{payment.check_token}")
     assert gone.status_code == 404  # paid: the link no longer opens a checkout

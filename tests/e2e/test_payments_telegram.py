@@ -127,7 +127,7 @@ async def test_a_booking_gets_a_stars_invoice_and_paying_queues_it_once(
     assert (stored.state, stored.telegram_charge_id, stored.event_id) == ("paid", "stxCHARGE-1", "stxCHARGE-1")
     told = anna.replies()
     assert len([t for t in told if "получена" in t]) == 1
-    assert "1-я в очереди" in "\n".join(told)
+    assert "место в очереди: 1" in "\n".join(told)
     notes = [t for t in her(user).replies() if "Оплата в чате" in t]
     assert len(notes) == 1 and f"№{request.id}" in notes[0]
 

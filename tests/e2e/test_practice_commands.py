@@ -52,7 +52,7 @@ async def test_queue_paid_next_done_moves_the_queue_and_tells_everyone(tg_app: F
     paid = await practitioner.ask(f"/paid {anna_request.id}")
     assert f"№{anna_request.id}" in paid and "оплачена" in paid
     told = "\n".join(anna.replies())
-    assert "Оплата по заявке" in told and "получена" in told and "1-я в очереди" in told
+    assert "Оплата по заявке" in told and "получена" in told and "место в очереди: 1" in told
 
     taken = await practitioner.ask("/next")
     assert f"№{anna_request.id}" in taken and "Что меня ждёт в работе?" in taken
@@ -63,6 +63,8 @@ async def test_queue_paid_next_done_moves_the_queue_and_tells_everyone(tg_app: F
     assert "https://youtu.be/reading-1" in "\n".join(anna.replies())
     [anna_request] = [r for r in await requests_of(tg_app) if r.id == anna_request.id]
     assert anna_request.stage == "done" and anna_request.result_link == "https://youtu.be/reading-1"
+    again = await anna.ask("где мой расклад?")  # asked after delivery: the result and its link again
+    assert "Готовые результаты" in again and "https://youtu.be/reading-1" in again and "готово 24 ноября" in again
 
     board = await practitioner.ask("/queue planned")
     assert "Анна" not in board and "1. №" in board and "Борис" in board

@@ -72,3 +72,41 @@ async def test_workers_starting_at_once_on_a_fresh_sqlite_file_migrate_it_once(t
             assert await connection.run_sync(_differences) == []
     finally:
         await engine.dispose()
+
+
+async def test_queued_rows_keep_their_lanes_when_her_actions_get_one(tmp_path: Path) -> None:
+    """0014 puts ACTION between URGENT and REPLY: rows queued before it move down one, alerts stay."""
+    from sqlalchemy import text
+
+    from flows.model import Priority
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+
+    def to(revision: str):  # noqa: ANN202
+        def run(connection: Connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+        return run
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(to("0013"))
+            await connection.execute(
+                text("INSERT INTO practitioners (id, slug, name, created_at) VALUES (9, 'p9', 'P', '2026-12-07')")
+            )
+            for old in range(4):  # URGENT, REPLY, REMINDER, BULK as they were numbered
+                await connection.execute(
+                    text(
+                        "INSERT INTO outbox (practitioner_id, channel, destination, priority, text, idempotency_key,"
+                        " state, attempts, next_attempt_at, created_at)"
+                        " VALUES (9, 'web', 'a', :p, 't', :k, 'pending', 0, '2026-12-07', '2026-12-07')"
+                    ),
+                    {"p": old, "k": f"k{old}"},
+                )
+            await connection.run_sync(to("0014"))
+            rows = (await connection.execute(text("SELECT priority FROM outbox ORDER BY id"))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert rows == [Priority.URGENT, Priority.REPLY, Priority.REMINDER, Priority.BULK]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.desk import Destination
 from bot.pushes import Pushes
 from bot.texts import Texts
+from flows.model import Priority
 from storage.engine import make_engine, session_factory
 from storage.models import Booking, OutboxItem, Request
 from storage.pushes import PushRepo
@@ -106,7 +107,7 @@ async def test_call_reminders_24h_and_1h_before_in_the_clients_time_zone(session
     assert [r.idempotency_key for r in rows] == [f"remind24:{booking}", f"remind1:{booking}"]
     assert "25 ноября, 18:00" in rows[0].text  # Tokyo time, not Moscow (12:00) nor UTC (09:00)
     assert "18:00" in rows[1].text
-    assert all(r.priority == 2 and r.destination.isdigit() for r in rows)
+    assert all(r.priority == Priority.REMINDER and r.destination.isdigit() for r in rows)
 
 
 async def test_a_call_booked_late_gets_only_the_reminders_still_ahead(sessions, practitioner, texts) -> None:
@@ -271,7 +272,7 @@ async def test_queue_updates_follow_position_changes_coalesced_and_capped_per_da
     assert await pushes.sweep() == 2
     rows = [r for r in await outbox(sessions) if r.idempotency_key.startswith("queue:")]
     last = [r.text for r in rows if r.destination == "504"]
-    assert len(last) == 3 and "2-я" in last[-1] and f"№{requests[4]}" in last[-1]
+    assert len(last) == 3 and "в очереди теперь 2." in last[-1] and f"№{requests[4]}" in last[-1]
 
 
 async def test_the_morning_digest_at_nine_in_her_time_zone(sessions, practitioner, texts) -> None:

@@ -21,6 +21,7 @@ from flows.effects import (
     UpdateClient,
 )
 from flows.model import ClientView, Kind, Priority, QueueStats, RequestView, Stage, Step
+from flows.queue import Days
 from flows.replies import price_of
 from tests.factories import WORKING_TIME, catalogue, client, context, inbound
 
@@ -398,9 +399,14 @@ class TestQuestionList:
             "service": "Плановый расклад (видеозапись)",
             "number": 5,
             "count": 2,
+            "questions": (
+                Say("question-line", {"n": 1, "text": "Что с работой?"}),
+                Say("question-line", {"n": 2, "text": "Что с мужем?"}),
+            ),
             "position": 1,
             "price": "",
         }
+        assert confirmation.params["eta"].text_id == "eta-days-estimate", "unpaid: days from payment, not dates"
         assert payloads(confirmation) == ["status"]
 
     @pytest.mark.parametrize("queue_length", [0, 1, 6])
@@ -416,13 +422,7 @@ class TestQuestionList:
         draft = request(5, "planned_reading", Stage.DRAFT, "Что с работой?")
         outcome = reply(collecting(Step.QUESTIONS, draft), "готово")
 
-        assert the_say(outcome, "confirm-queue").params["eta"] == Say(
-            "eta-range-estimate",
-            {
-                "earliest_date": WORKING_TIME + timedelta(days=4),
-                "latest_date": WORKING_TIME + timedelta(days=14),
-            },
-        )
+        assert the_say(outcome, "confirm-queue").params["eta"] == Say("eta-days-estimate", {"days": Days(4, 14)})
 
     def test_done_with_no_questions_asks_for_at_least_one(self) -> None:
         draft = request(5, "planned_reading", Stage.DRAFT)
@@ -757,6 +757,12 @@ class TestStatus:
             },
         )
 
+    def test_an_unpaid_request_counts_its_wait_in_days_from_payment(self) -> None:
+        unpaid = request(3, "planned_reading", Stage.SUBMITTED, "Работа?", position=2)
+        line = the_say(reply(client(requests=(unpaid,)), "/status"), "status-line")
+
+        assert line.params["eta"] == Say("eta-days-estimate", {"days": Days(4, 14)})
+
     def test_an_unpaid_emergency_says_the_clock_starts_at_payment(self) -> None:
         unpaid = request(4, "emergency", Stage.SUBMITTED, "срочно")
         line = the_say(reply(client(requests=(unpaid,)), "/status"), "status-line-no-position")
@@ -825,10 +831,31 @@ class TestAlwaysAvailable:
         ack = the_say(outcome, "link-problem-ack")
         assert ack.priority is Priority.URGENT and ack.params == {"name": "Анна"}
 
-    def test_a_link_problem_with_nothing_delivered_is_still_flagged(self) -> None:
-        outcome = reply(client(), "the link doesn't open")
+    def test_a_link_problem_before_any_link_was_sent_gets_the_status_not_an_alert(self) -> None:
+        queued = request(3, "planned_reading", Stage.QUEUED, "Работа?", position=1)
+        outcome = reply(client(requests=(queued,)), "ссылка не открывается")
+
+        assert outcome.of(Alert) == []
+        assert text_ids(outcome) == ["link-none-yet", "status-header", "status-line"]
+
+    def test_a_link_problem_while_a_payment_link_may_be_out_is_flagged(self) -> None:
+        unpaid = request(3, "planned_reading", Stage.SUBMITTED, "Работа?", position=1)
+        outcome = reply(client(requests=(unpaid,)), "the link doesn't open")
 
         assert outcome.of(Alert) == [Alert("link_problem", excerpt="the link doesn't open")]
+
+    def test_after_delivery_the_status_shows_the_results_and_their_links(self) -> None:
+        done = request(
+            3, "planned_reading", Stage.DONE, "Работа?", done_at=WORKING_TIME, result_link="https://disk/r3"
+        )
+        [answer] = reply(client(requests=(done,)), "где мой расклад?").says()
+
+        assert answer.text_id == "status-results" and answer.buttons, "the menu to book again"
+        [line] = answer.params["lines"]
+        assert line == Say(
+            "status-result-line",
+            {"number": 3, "service": "Плановый расклад (видеозапись)", "done_date": WORKING_TIME, "link": "https://disk/r3"},
+        )
 
     @pytest.mark.parametrize(
         "step_client",

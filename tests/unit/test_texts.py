@@ -22,6 +22,7 @@ from flows.context import Context
 from flows.conversation import GUESSABLE, handle
 from flows.effects import Say
 from flows.model import OPEN_STAGES, ClientView, Kind, PaymentEvent, QueueStats, RequestView, Stage, Step
+from flows.queue import Days
 from tests.factories import ROOT, WORKING_TIME, client, context, inbound
 
 TEXTS = Texts(ROOT / "locales")
@@ -227,6 +228,8 @@ MEASURED = replace(context(), stats=QueueStats(throughput={"planned_reading": 1.
 PAUSED = replace(context(), stats=QueueStats(paused_until=WORKING_TIME + timedelta(days=3)))
 PAUSED_OPEN = replace(context(), stats=QueueStats(paused=True, pause_note="В отпуске до праздников"))
 UNPAID = _r(4, "planned_reading", Stage.SUBMITTED, "Он?")
+DONE_WITH_LINK = _r(6, "planned_reading", Stage.DONE, "Он?", done_at=WORKING_TIME, result_link="https://disk/r6")
+DONE_NO_LINK = _r(2, "one_question", Stage.DONE, "Он?", done_at=WORKING_TIME - timedelta(days=3))
 # (client, text, kind, payload, context): between them, every text the flows can say.
 CONVERSATIONS = [
     (client(first_contact=True), "привет", Kind.TEXT, None, context()),
@@ -263,6 +266,7 @@ CONVERSATIONS = [
     (_in(Step.QUESTIONS, DRAFT), "🙏", Kind.TEXT, None, context()),
     (_in(Step.QUESTIONS, DRAFT), "готово", Kind.TEXT, None, context()),
     (_in(Step.QUESTIONS, DRAFT), "готово", Kind.TEXT, None, MEASURED),
+    (_in(Step.QUESTIONS, replace(DRAFT, questions=("[voice] v1", "Работа?"))), "готово", Kind.TEXT, None, context()),
     (_in(Step.QUESTIONS, DRAFT), "готово", Kind.TEXT, None, PAUSED),
     (_in(Step.QUESTIONS, replace(DRAFT, questions=())), "готово", Kind.TEXT, None, context()),
     (_in(Step.QUESTIONS, QUEUED), "готово", Kind.TEXT, None, context()),
@@ -287,6 +291,7 @@ CONVERSATIONS = [
     (client(), "ещё вопрос: а дом?", Kind.TEXT, None, context()),
     (client(first_contact=True), "СРОЧНО!!! помогите", Kind.TEXT, None, context()),
     (client(), "СРОЧНО!!! помогите", Kind.TEXT, None, context()),  # a known client: not greeted
+    (client(), "СРОЧНО!!! помогите", Kind.TEXT, None, context(SUNDAY)),  # at night: when she will see it
     (
         client(requests=(_r(4, "emergency", Stage.SUBMITTED, "срочно"),)),
         "срочно!",
@@ -329,6 +334,8 @@ CONVERSATIONS = [
     (client(forget_asked_at=WORKING_TIME), "/forget", Kind.TEXT, None, context()),
     (client(), "скидка?", Kind.TEXT, None, context()),
     (client(), "ссылка не открывается", Kind.TEXT, None, context()),
+    (client(requests=(UNPAID,)), "ссылка не открывается", Kind.TEXT, None, context()),
+    (client(requests=(DONE_WITH_LINK, DONE_NO_LINK)), "где мой расклад?", Kind.TEXT, None, context()),
     (
         client(requests=(_r(8, "one_question", Stage.QUEUED, "Он?"),)),
         "а вы что думаете",
@@ -543,11 +550,12 @@ class TestRendering:
     @pytest.mark.parametrize(
         ("language", "timezone", "expected"),
         [
-            ("ru", "Europe/Moscow", "Срок: до 25 ноября, 00:30."),
-            ("ru", "UTC", "Срок: до 24 ноября, 21:30."),
-            ("ru", "Asia/Vladivostok", "Срок: до 25 ноября, 07:30."),
-            ("en", "Europe/Moscow", "Due by 25 November, 00:30."),
-            ("en", "America/New_York", "Due by 24 November, 16:30."),
+            ("ru", "Europe/Moscow", "Срок: до 25 ноября, 00:30 (Москва)."),
+            ("ru", "UTC", "Срок: до 24 ноября, 21:30 (UTC)."),
+            ("ru", "Asia/Vladivostok", "Срок: до 25 ноября, 07:30 (Владивосток)."),
+            ("en", "Europe/Moscow", "Due by 25 November, 00:30 (Moscow)."),
+            ("en", "America/New_York", "Due by 24 November, 16:30 (New York)."),
+            ("ru", "Etc/GMT-5", "Срок: до 25 ноября, 02:30 (GMT+05:00)."),  # a client who said «UTC+5»
         ],
     )
     def test_a_moment_renders_with_its_time_in_the_given_zone(
@@ -587,8 +595,8 @@ class TestRendering:
             },
         )
 
-        assert TEXTS.render(say, "ru", "Europe/Moscow").endswith("начиная с 30 ноября, 10:00.")
-        assert TEXTS.render(say, "en", "Europe/Moscow").endswith("from 30 November, 10:00.")
+        assert TEXTS.render(say, "ru", "Europe/Moscow").endswith("начиная с 30 ноября, 10:00 (Москва).")
+        assert TEXTS.render(say, "en", "Europe/Moscow").endswith("from 30 November, 10:00 (Moscow).")
 
     def test_an_absent_optional_value_renders_empty(self) -> None:
         say = Say("restricted-forever", {"name": "Анна", "until_at": None})
@@ -617,3 +625,31 @@ class TestRendering:
         assert "№5 · Плановый расклад (видеозапись)" in rendered
         assert "Место в очереди: 4." in rendered
         assert "с 28 ноября по 8 декабря (оценка" in rendered
+
+
+class TestWhatWasOrdered:
+    @pytest.mark.parametrize(
+        ("days", "language", "shown"),
+        [
+            (Days(4, 14), "ru", "4–14 дней"),
+            (Days(1, 3), "ru", "1–3 дня"),
+            (Days(21, 21), "ru", "21 день"),
+            (Days(2, 22), "ru", "2–22 дня"),
+            (Days(4, 14), "en", "4–14 days"),
+            (Days(1, 1), "en", "1 day"),
+        ],
+    )
+    def test_days_agree_with_their_number(self, days: Days, language: str, shown: str) -> None:
+        assert TEXTS.text("eta-days", {"days": days}, language, "Europe/Moscow").split(": ")[1].startswith(shown)
+
+    def test_the_confirmation_lists_each_question_and_counts_the_wait_from_payment(self) -> None:
+        long = "Что будет, если я " + "очень " * 40 + "долго буду ждать?"
+        draft = RequestView(id=5, service="planned_reading", stage=Stage.DRAFT, questions=("Работа?", long, "[voice] v1"))
+        who = client(step=Step.QUESTIONS, step_service="planned_reading", step_request_id=5, requests=(draft,))
+        [confirmation] = handle(who, inbound("готово"), context()).says()
+
+        text = TEXTS.render(confirmation, "ru", "Europe/Moscow")
+
+        assert "Вопросов: 3.\n1. «Работа?»\n2. «Что будет, если я очень" in text
+        assert "…»\n3. 🎤 голосовое сообщение\n" in text and "долго буду ждать" not in text
+        assert "Ориентировочно: 4–14 дней после оплаты" in text
