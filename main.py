@@ -17,26 +17,27 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import make_url
 from twilio.http import AsyncHttpClient
 
-from bot import platform_cli, redact
+from bot import redact
 from bot.catalogue_file import load_catalogue
-from bot.delivery import Sender, WebSender
 from bot.desk import Desk, Destination, utc_now
 from bot.linking import link_secret
 from bot.metrics import Metrics
+from bot.outbox.delivery import Sender, WebSender
+from bot.outbox.ratelimit import ChannelRate, RateLimits
+from bot.outbox.redis import close_redis, open_redis
+from bot.outbox.relay import OutboxRelay
 from bot.overrides.source import SettingsSource
 from bot.payments import Destination as PayTo
 from bot.payments import open_payments
-from bot.platform import Platform, Shared, Tenant
+from bot.platform import cli as platform_cli
+from bot.platform.tenants import Platform, Shared, Tenant
 from bot.practice import Practice
 from bot.privacy import Privacy
 from bot.pushes import Pushes
-from bot.ratelimit import ChannelRate, RateLimits
-from bot.redis import close_redis, open_redis
-from bot.relay import OutboxRelay
 from bot.settings import Settings
-from bot.telegram_ingest import TelegramIngest
+from bot.telegram.ingest import TelegramIngest
 from bot.texts import Texts
-from bot.whatsapp_app import WhatsApp
+from bot.whatsapp.app import WhatsApp
 from flows.language.understanding import trained
 from handlers import dashboard, health, platform_admin, webchat
 from handlers import payments as payment_routes
@@ -100,7 +101,7 @@ def build(
         ingest = TelegramIngest(sessions)  # every practitioner's Telegram webhook: one group commit
         telegram = None
         if settings.telegram_enabled:
-            from bot.telegram_app import TelegramChannel  # aiogram (~130 MB) only with a bot
+            from bot.telegram.app import TelegramChannel  # aiogram (~130 MB) only with a bot
 
             telegram = TelegramChannel(settings)
         channel_senders: dict[str, Sender] = telegram.senders(sessions, clock) if telegram else {}
@@ -233,7 +234,7 @@ def build(
     # (matching past ~25 dashboard routes cost a third of the Telegram route's CPU, bench/README.md).
     if settings.telegram_enabled and settings.telegram_mode == "webhook":
         app.include_router(telegram_webhook.router)
-    app.include_router(telegram_webhook.practitioner_router)  # /webhook/telegram/{slug}: bot/platform.py
+    app.include_router(telegram_webhook.practitioner_router)  # /webhook/telegram/{slug}: bot/platform/tenants.py
     if settings.whatsapp_enabled:
         app.include_router(whatsapp_webhook.router)
     app.include_router(health.router)
@@ -277,7 +278,7 @@ def build_from_env() -> FastAPI:
 
 
 def main() -> None:
-    if len(sys.argv) > 1:  # `python main.py practitioner add|list` (bot/platform_cli.py)
+    if len(sys.argv) > 1:  # `python main.py practitioner add|list` (bot/platform/cli.py)
         raise SystemExit(platform_cli.main(sys.argv[1:]))
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

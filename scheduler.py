@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.platform_jobs import PlatformJobs
+from bot.outbox.relay import OutboxRelay
+from bot.platform.jobs import PlatformJobs
 from bot.privacy import Privacy
 from bot.pushes import Pushes
-from bot.relay import OutboxRelay
 
 PUSHES_JOB = "pushes-sweep"
 PLATFORM_PUSHES_JOB = "platform-pushes-sweep"
-WHATSAPP_REPLAY_SECONDS = 30.0  # as #1's worker (bot/whatsapp_app.py)
+WHATSAPP_REPLAY_SECONDS = 30.0  # as #1's worker (bot/whatsapp/app.py)
 PRIVACY_TICK_SECONDS = 60.0  # a forgotten client's addresses go within a minute of their due time
 RETENTION_TICK_SECONDS = 3600.0  # RETENTION_DAYS is counted in days: hourly is exact enough
 EXECUTOR_LOG = "apscheduler.executors.default"  # where APScheduler logs a job's exception
@@ -91,7 +91,7 @@ def build_scheduler(
 def _add_platform_jobs(
     scheduler: AsyncIOScheduler, jobs: PlatformJobs, pushes_tick_seconds: float, retention_days: int | None
 ) -> None:
-    """The same sweeps for every other practitioner (bot/platform_jobs.py), one job each: #1's jobs
+    """The same sweeps for every other practitioner (bot/platform/jobs.py), one job each: #1's jobs
     above stay as they were."""
     now = datetime.now(UTC)
     every = (

@@ -13,11 +13,11 @@ import json
 import os
 import sys
 
-from bot.delivery import Result
 from bot.desk import utc_now
-from bot.relay import OutboxRelay
+from bot.outbox.delivery import Result
+from bot.outbox.relay import OutboxRelay
 from bot.settings import Settings
-from bot.telegram_sender import TelegramSender, make_bot
+from bot.telegram.sender import TelegramSender, make_bot
 from main import send_rates, settle_heap
 from storage.engine import make_engine, session_factory
 from storage.models import OutboxItem

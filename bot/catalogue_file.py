@@ -57,7 +57,7 @@ def load_catalogue(path: Path, timezone: str) -> Catalogue:
 
 def parse_catalogue(text: str, timezone: str, where: str = "catalogue") -> Catalogue:
     """A catalogue.toml's text; also a practitioner's own catalogue stored on her row
-    (`main.py practitioner add --catalogue`, bot/platform.py)."""
+    (`main.py practitioner add --catalogue`, bot/platform/tenants.py)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

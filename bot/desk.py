@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import linking, outgoing
-from bot.outgoing import Rendered
+from bot import linking
+from bot.outbox import outgoing
+from bot.outbox.outgoing import Rendered
 from bot.overrides.source import SettingsSource
 from bot.payments import Payments
 from bot.practice import CommandInput, Practice

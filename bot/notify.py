@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from bot import outgoing
-from bot.outgoing import Rendered
+from bot.outbox import outgoing
+from bot.outbox.outgoing import Rendered
 from bot.texts import Texts
 from flows.effects import Button
 from flows.model import Priority

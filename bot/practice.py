@@ -14,11 +14,11 @@ from typing import Any
 from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import outgoing
 from bot.commands import REGISTRY, Env
 from bot.money import format_money
 from bot.notify import Notice, notify_client
-from bot.outgoing import Rendered
+from bot.outbox import outgoing
+from bot.outbox.outgoing import Rendered
 from bot.overrides.source import SettingsSource
 from bot.texts import Texts
 from flows.catalogue import Catalogue

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import outgoing
 from bot.desk import Destination
 from bot.notify import Notice, notify_client
-from bot.outgoing import Rendered
+from bot.outbox import outgoing
+from bot.outbox.outgoing import Rendered
 from bot.texts import Texts
 from flows import pushes as decide
 from flows.catalogue import Catalogue, Intake

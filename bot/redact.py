@@ -9,7 +9,7 @@ Two layers, installed by main.main():
   token's secret half, the Basic credentials made from the Twilio auth token) with a mask, as a
   net under the rule that no code logs them (tests/e2e/test_secrets.py checks both). Secrets
   known only while running (another practitioner's bot token and payment keys, read from her
-  row by bot/platform.py) are added to the same filters with mask().
+  row by bot/platform/tenants.py) are added to the same filters with mask().
 """
 
 import base64

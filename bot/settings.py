@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.message_kinds import KINDS
+from bot.outbox.message_kinds import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     telegram_api_server: str = "https://api.telegram.org"
     telegram_mode: str = "polling"
     telegram_webhook_secret: SecretStr | None = None
-    # Telegram Business (bot/business.py): the bot answers clients in her own account once she
+    # Telegram Business (bot/telegram/business.py): the bot answers clients in her own account once she
     # connects it there. Off: the bot asks Telegram for no business updates at all.
     telegram_business: bool = True
     business_pause_hours: float = 12.0  # her own message in a client's chat pauses the bot there; 0: until /resume

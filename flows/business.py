@@ -2,7 +2,7 @@
 
 Pure: what a message in one of her chats is to the desk, where a message to a client of such a
 chat may go right now, and her Telegram opening hours as working hours. The shell is
-bot/business.py; the facts come from storage/business.py.
+bot/telegram/business.py; the facts come from storage/business.py.
 
 Telegram lets a business bot write in a chat only within 24 hours of the client's last message
 there. Inside that window the conversation runs in her chat; outside it a message goes through

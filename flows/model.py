@@ -7,7 +7,7 @@ from enum import IntEnum, StrEnum
 
 class Channel(StrEnum):
     TELEGRAM = "telegram"
-    # Her own Telegram account, the bot answering inside it (Telegram Business: bot/business.py).
+    # Her own Telegram account, the bot answering inside it (Telegram Business: bot/telegram/business.py).
     TELEGRAM_BUSINESS = "tg_business"
     WHATSAPP = "whatsapp"
     WEB = "web"

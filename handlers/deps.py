@@ -1,7 +1,7 @@
 """FastAPI dependencies: the wired objects live on app.state, built once in main.build().
 
 On the dashboard (/desk…) the desk and the shell are those of the practitioner the session logs
-in (bot/platform.py): every page, API call and command of hers is scoped to her data only.
+in (bot/platform/tenants.py): every page, API call and command of hers is scoped to her data only.
 """
 
 from typing import Annotated
@@ -10,7 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
 from bot.desk import Desk
-from bot.platform import Tenant
+from bot.platform.tenants import Tenant
 from bot.practice import Practice
 
 

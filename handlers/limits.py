@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY_BYTES = 512 * 1024
 # The longest text a person types into priem's own pages: a web chat message, or her answer to a
 # client from the dashboard (/reply). Longer than one messenger message on purpose: the outgoing
-# composer (bot/outgoing.py) splits it into parts Telegram and WhatsApp accept.
+# composer (bot/outbox/outgoing.py) splits it into parts Telegram and WhatsApp accept.
 MAX_TEXT = 20_000
 DETAIL = "request body too large"
 

@@ -5,7 +5,7 @@ Stripe Checkout Session and redirects there. POST /webhook/payments/stripe: veri
 stripe.Webhook.construct_event (signature and timestamp tolerance); a forgery or a stale replay
 gets 400 and changes nothing; the same event again (Stripe retries until it sees a 2xx) gets 200
 and changes nothing. `checkout.session.completed` pays, `charge.refunded` refunds (bot/payments/).
-Another practitioner's Stripe (bot/platform.py, her own keys): GET /pay/<slug>/<payment>/<check>
+Another practitioner's Stripe (bot/platform/tenants.py, her own keys): GET /pay/<slug>/<payment>/<check>
 and POST /webhook/payments/stripe/<slug>, verified with her own signing secret.
 Handling is inline: Stripe re-sends after any non-2xx for days, so a transient failure here is a
 500 and a later retry, never a loss.

@@ -1,6 +1,6 @@
 """Twilio's WhatsApp webhooks: check the signature, store, acknowledge with an empty TwiML.
 
-Messages are handled afterwards by the practitioner's inbox worker (bot/whatsapp_inbox.py)."""
+Messages are handled afterwards by the practitioner's inbox worker (bot/whatsapp/inbox.py)."""
 
 import logging
 from typing import Annotated
@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import whatsapp_status
-from bot.whatsapp_app import STATUS_PATH, WEBHOOK_PATH, WhatsApp
+from bot.whatsapp import status as whatsapp_status
+from bot.whatsapp.app import STATUS_PATH, WEBHOOK_PATH, WhatsApp
 from handlers.deps import DeskDep
 
 router = APIRouter(tags=["whatsapp"])
@@ -62,7 +62,7 @@ async def twilio_message(request: Request) -> Response:
     if form is None:
         return refused(WEBHOOK_PATH, whatsapp)
     # Durable on return (group commit, shared with concurrent requests), stored for the
-    # practitioner whose number the client wrote `To` (bot/platform.py), and handled by her
+    # practitioner whose number the client wrote `To` (bot/platform/tenants.py), and handled by her
     # inbox's worker afterwards: the answer waits for the commit, never for the desk.
     await whatsapp.ingest.accept(form)
     return Response(EMPTY_TWIML, media_type="text/xml")

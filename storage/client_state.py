@@ -68,11 +68,7 @@ async def load_client_view(
 
 async def queue_stats(uow: UnitOfWork, services: Iterable[str], now: datetime) -> QueueStats:
     """What ETAs are computed from: measured throughput per service and any pause in force."""
-    throughput = {}
-    for service in services:
-        days = await uow.requests.days_per_completion(service)
-        if days:
-            throughput[service] = days
+    throughput = await uow.requests.throughput(services)
     pause = await uow.pauses.active(now)
     return QueueStats(
         throughput=throughput,

@@ -66,7 +66,7 @@ class Practitioner(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # Her own configuration on a many-practitioner deployment (bot/platform.py). Unset on the
+    # Her own configuration on a many-practitioner deployment (bot/platform/tenants.py). Unset on the
     # env-configured practitioner #1, whose settings stay in the environment.
     telegram_token: Mapped[str | None] = mapped_column(String(200))
     telegram_webhook_secret: Mapped[str | None] = mapped_column(String(256))

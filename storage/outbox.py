@@ -107,7 +107,7 @@ class OutboxRelayStore:
         )
         if exclude:
             query = query.where(OutboxItem.destination.not_in(list(exclude)))
-        if practitioner_id is not None:  # one practitioner's bot or sender (bot/relay.py lanes)
+        if practitioner_id is not None:  # one practitioner's bot or sender (bot/outbox/relay.py lanes)
             query = query.where(OutboxItem.practitioner_id == practitioner_id)
         return list(await self.session.scalars(query))
 

@@ -93,7 +93,7 @@ class PractitionerStore:
 
     async def set_payments(self, slug: str, changes: dict[str, str | None]) -> Practitioner | None:
         """Her payment keys changed (`practitioner set`): each named column to its value, None clears
-        it; the running service takes them at its next sync (bot/platform.py)."""
+        it; the running service takes them at its next sync (bot/platform/tenants.py)."""
         row = await self.by_slug(slug)
         if row is None:
             return None
@@ -106,7 +106,7 @@ class PractitionerStore:
 
     async def set_catalogue(self, row: Practitioner, catalogue: str | None) -> None:
         """Her own catalogue.toml text (None: the deployment's), already checked by the caller;
-        the running service takes it at its next sync (bot/platform.py)."""
+        the running service takes it at its next sync (bot/platform/tenants.py)."""
         row.catalogue = catalogue
         await self.session.flush()
 

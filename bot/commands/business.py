@@ -1,6 +1,6 @@
 """/resume hands her Telegram Business chats back to the bot too.
 
-She writes in a client's chat herself and the bot steps back there (bot/business.py); /resume in
+She writes in a client's chat herself and the bot steps back there (bot/telegram/business.py); /resume in
 her chat with the bot ends those pauses at once, as well as a /pause break if one is on. Never
 run from a business chat: commands typed there reach no one (flows/business.seen).
 """

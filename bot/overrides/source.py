@@ -6,7 +6,7 @@ catalogue.toml again; otherwise the last one built is reused. So a saved change 
 next message on every worker, and no worker re-parses anything per message.
 
 On a many-practitioner deployment a practitioner may have her own catalogue in place of the
-deployment's file (`main.py practitioner add|set --catalogue`): bot/platform.py hands it over with
+deployment's file (`main.py practitioner add|set --catalogue`): bot/platform/tenants.py hands it over with
 `set_base`, and her settings are laid over it instead.
 """
 

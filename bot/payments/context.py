@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import outgoing
-from bot.outgoing import Rendered
+from bot.outbox import outgoing
+from bot.outbox.outgoing import Rendered
 from bot.practice import Practice
 from bot.texts import Texts
 from flows.model import Priority, Stage

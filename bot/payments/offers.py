@@ -6,9 +6,9 @@ held for her approval (bot/payments/flips.py)."""
 import secrets
 from datetime import datetime
 
-from bot import outgoing
 from bot.money import format_money
-from bot.outgoing import Rendered
+from bot.outbox import outgoing
+from bot.outbox.outgoing import Rendered
 from bot.payments.context import PaymentContext
 from bot.payments.flips import flag_if_flipping
 from bot.payments.invoices import invoice_key

@@ -61,7 +61,7 @@ def practitioner_payments(
     stripe_api_key: str | None,
     stripe_webhook_secret: str | None,
 ) -> Payments | None:
-    """Another practitioner's payments, from her row (bot/platform.py), never #1's keys: invoices
+    """Another practitioner's payments, from her row (bot/platform/tenants.py), never #1's keys: invoices
     through her bot (card with her provider token; Stars when TELEGRAM_PAYMENTS is on for the
     deployment, paid to her bot), and Stripe links only with her own key and signing secret
     (her links at /pay/<slug>/…, her webhook at /webhook/payments/stripe/<slug>)."""

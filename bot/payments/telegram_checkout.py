@@ -1,5 +1,5 @@
 """Paying a Telegram invoice: the pre-checkout question (answered within Telegram's 10 s;
-bot/telegram_inbox.py feeds it at once) and `successful_payment` with its charge ids."""
+bot/telegram/inbox.py feeds it at once) and `successful_payment` with its charge ids."""
 
 import logging
 from datetime import datetime

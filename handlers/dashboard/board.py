@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from bot.board import desk_state
-from bot.business_sender import window_states
 from bot.practice import CommandInput
+from bot.telegram.business_sender import window_states
 from handlers.dashboard.auth import ApiPostSession, ApiSession, PageSession
 from handlers.dashboard.payment_view import payment_json, status_of
 from handlers.dashboard.render import page

@@ -12,8 +12,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bot.business_sender import client_windows
 from bot.practice import CommandInput
+from bot.telegram.business_sender import client_windows
 from flows.business import WINDOW, ChatFacts, Window, window
 from handlers.dashboard.auth import Flash, PageSession, checked_form
 from handlers.dashboard.payment_view import payment_row, status_of

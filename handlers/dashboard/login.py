@@ -76,7 +76,7 @@ async def log_in(request: Request, auth: AuthDep) -> Response:
     practitioner_id = request.app.state.practice.practitioner_id
     slug = form.get("practitioner")
     if isinstance(slug, str) and slug.strip() and slug.strip() != "default":
-        # Another practitioner (bot/platform.py): her slug and her own password, into her data only.
+        # Another practitioner (bot/platform/tenants.py): her slug and her own password, into her data only.
         tenant = await request.app.state.platform.by_slug(slug.strip()[:64])
         if tenant is None or not isinstance(password, str) or not password_matches(tenant.password_hash, password):
             auth.limiter.failed(address)

@@ -1,5 +1,5 @@
 """Telegram Business updates: her account connected or not, and her clients' messages and button
-taps in her own chats. The shell is bot/business.py (the Dispatcher's `business` kwarg).
+taps in her own chats. The shell is bot/telegram/business.py (the Dispatcher's `business` kwarg).
 
 `deleted_business_messages` is not asked for: priem keeps no copy of her chats to correct, only
 the messages the flows handled, and those stay in the client's history like any channel's.
@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from aiogram import F, Router
 from aiogram.types import BusinessConnection, CallbackQuery, Message, Update
 
-if TYPE_CHECKING:  # bot/business.py reads Telegram objects with handlers/telegram/translate.py
-    from bot.business import TelegramBusiness
+if TYPE_CHECKING:  # bot/telegram/business.py reads Telegram objects with handlers/telegram/translate.py
+    from bot.telegram.business import TelegramBusiness
 
 
 async def connection(update: BusinessConnection, event_update: Update, business: "TelegramBusiness") -> None:

@@ -1,7 +1,7 @@
 """Telegram payments: pre-checkout answered within its 10 seconds, the successful payment recorded.
 
 Pre-checkout queries reach this router straight from the webhook route or the poller (stored,
-but not queued behind other updates: bot/telegram_inbox.py); `successful_payment` arrives as an
+but not queued behind other updates: bot/telegram/inbox.py); `successful_payment` arrives as an
 ordinary message and is settled once whatever number of times it is delivered.
 """
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from bot.telegram_ingest import WEBHOOK_PATH
+from bot.telegram.ingest import WEBHOOK_PATH
 
 if TYPE_CHECKING:  # aiogram is imported only where a bot is configured
-    from bot.telegram_app import TelegramChannel
+    from bot.telegram.app import TelegramChannel
 
 router = APIRouter(tags=["telegram"])
 
@@ -53,7 +53,7 @@ async def ingest(request: Request, telegram: "TelegramChannel", secret: str | No
     return Response(status_code=200)
 
 
-# Another practitioner's bot (bot/platform.py): her own path and secret; #1 keeps WEBHOOK_PATH.
+# Another practitioner's bot (bot/platform/tenants.py): her own path and secret; #1 keeps WEBHOOK_PATH.
 practitioner_router = APIRouter(tags=["telegram"])
 
 

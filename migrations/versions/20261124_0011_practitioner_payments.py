@@ -1,7 +1,7 @@
 """practitioner payments
 
 Each practitioner's own payment keys: a Telegram payment provider token and Stripe's API key and
-webhook signing secret (bot/platform.py builds her Payments from them).
+webhook signing secret (bot/platform/tenants.py builds her Payments from them).
 
 Revision ID: 0011
 Revises: 0010

@@ -2,7 +2,7 @@
 are stored and answered, and the client exists once; one message delivered twice at once still
 has one effect.
 
-The WhatsApp webhook only stores (bot/whatsapp_inbox.py) and one inbox pass at a time hands the
+The WhatsApp webhook only stores (bot/whatsapp/inbox.py) and one inbox pass at a time hands the
 rows to the desk, so there the two handlings are run at once by the test itself: the desk must
 stay right when two units of work race (two processes of a deployment without the inbox lock,
 another channel's worker, a manual replay).
@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
-from bot.whatsapp_inbox import inbound_from_form
+from bot.whatsapp.inbox import inbound_from_form
 from storage.models import Client, Identity, InboxUpdate, Message
 from tests import database
 from tests.e2e.chat_client import ChatClient

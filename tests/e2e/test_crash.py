@@ -25,7 +25,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.relay import LEASE
+from bot.outbox.relay import LEASE
 from storage.uow import RelayUnitOfWork
 from tests.e2e.chat_client import ChatClient
 from tests.e2e.service import Service

@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 
 from bot.desk import utc_now
 from bot.settings import Settings
-from bot.whatsapp_sender import with_choices
+from bot.whatsapp.sender import with_choices
 from main import build
 from storage.engine import make_engine, session_factory
 from storage.models import InboxUpdate, Message, OutboxItem

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from bot.settings import Settings
-from bot.telegram_app import webhook_secret
+from bot.telegram.app import webhook_secret
 from main import build
 from storage.models import Client, InboxUpdate, Message, OutboxItem, Question
 from tests.database import url_for

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from bot import whatsapp_inbox
+from bot.whatsapp import inbox as whatsapp_inbox
 from main import build
 from storage.models import DeadLetter, InboxUpdate, Message, OutboxItem
 from tests.e2e.dashboard_login import log_in

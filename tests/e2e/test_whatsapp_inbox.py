@@ -1,6 +1,6 @@
-"""The Twilio webhook stores, the inbox worker handles (bot/whatsapp_inbox.py).
+"""The Twilio webhook stores, the inbox worker handles (bot/whatsapp/inbox.py).
 
-Concurrent requests share one commit (bot/group_commit.py), and none is answered before the
+Concurrent requests share one commit (bot/inbound/group_commit.py), and none is answered before the
 commit that holds its row: Twilio never re-sends after a 5xx, so an answer is a promise that the
 message is durable. The worker then hands the stored rows to the desk in arrival order; a failing
 one stays stored. Each batch is held before its first statement (the routing by `To`) until the
@@ -19,8 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from bot.desk import Handled
-from bot.group_commit import GroupCommit
-from bot.platform_cli import run as cli
+from bot.inbound.group_commit import GroupCommit
+from bot.platform.cli import run as cli
 from flows.model import Inbound
 from main import build
 from storage.inbox import InboxRepo

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from bot.message_kinds import message_kind, template_for
+from bot.outbox.message_kinds import message_kind, template_for
 from main import build
 from storage.models import OutboxItem
 from tests.e2e.dashboard_login import log_in

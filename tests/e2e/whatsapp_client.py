@@ -2,7 +2,7 @@
 
 Forms are signed with the SDK's own RequestValidator.compute_signature over the public URL, as
 Twilio signs them; the app is reached at http://127.0.0.1:8000, as behind a reverse proxy. The
-webhook only stores a message (bot/whatsapp_inbox.py); each message then runs the inbox worker and
+webhook only stores a message (bot/whatsapp/inbox.py); each message then runs the inbox worker and
 the outbox relay once, so a test reads the replies deterministically.
 """
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.delivery import Delivered, Result, RetryLater
 from bot.desk import Destination
+from bot.outbox.delivery import Delivered, Result, RetryLater
+from bot.outbox.ratelimit import ChannelRate, RateLimits
+from bot.outbox.relay import OutboxRelay
 from bot.pushes import Pushes
-from bot.ratelimit import ChannelRate, RateLimits
-from bot.relay import OutboxRelay
 from bot.texts import Texts
 from storage.engine import make_engine, session_factory
 from storage.models import OutboxItem

@@ -12,10 +12,10 @@ import sys
 
 import aiohttp
 
-from bot.delivery import Delivered, Result, RetryLater
 from bot.desk import utc_now
-from bot.ratelimit import ChannelRate, RateLimits
-from bot.relay import OutboxRelay
+from bot.outbox.delivery import Delivered, Result, RetryLater
+from bot.outbox.ratelimit import ChannelRate, RateLimits
+from bot.outbox.relay import OutboxRelay
 from storage.engine import make_engine, session_factory
 from storage.models import OutboxItem
 from storage.uow import RelayUnitOfWork

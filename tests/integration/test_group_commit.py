@@ -8,10 +8,10 @@ import pytest
 from aiogram import Bot, Dispatcher
 from sqlalchemy import event, select
 
-from bot.group_commit import GroupCommit
-from bot.telegram_inbox import TelegramInbox
-from bot.telegram_ingest import TelegramIngest
-from bot.telegram_sender import make_bot
+from bot.inbound.group_commit import GroupCommit
+from bot.telegram.inbox import TelegramInbox
+from bot.telegram.ingest import TelegramIngest
+from bot.telegram.sender import make_bot
 from storage.models import InboxUpdate
 from storage.uow import UnitOfWork, ensure_practitioner
 from tests.factories import FakeClock
@@ -103,7 +103,7 @@ async def test_two_practitioners_webhook_updates_share_one_commit(
     engine, sessions, practitioner: int, bot: Bot  # noqa: ANN001
 ) -> None:
     """Every practitioner's bot has its own webhook and inbox, yet concurrent updates to them are
-    written in one transaction (bot/telegram_ingest.py), each row under its own practitioner."""
+    written in one transaction (bot/telegram/ingest.py), each row under its own practitioner."""
     other = await ensure_practitioner(sessions, "second", "Вторая", FakeClock()())
     ingest = TelegramIngest(sessions)
     mine, hers = (

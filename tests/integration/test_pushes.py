@@ -341,7 +341,7 @@ async def test_two_scheduler_processes_send_every_push_once(engine: AsyncEngine,
 
 
 async def test_the_scheduler_runs_the_sweep_and_wake_runs_it_at_once(sessions, practitioner, texts) -> None:
-    from bot.relay import OutboxRelay
+    from bot.outbox.relay import OutboxRelay
     from scheduler import PUSHES_JOB, build_scheduler
 
     clock = FakeClock(MONDAY)
@@ -403,7 +403,7 @@ async def test_a_wake_during_a_sweep_sends_the_sweep_round_again(sessions, pract
 async def test_a_sweep_cancelled_at_shutdown_logs_no_error_but_a_failing_one_does(
     sessions, caplog: pytest.LogCaptureFixture  # noqa: ANN001
 ) -> None:
-    from bot.relay import OutboxRelay
+    from bot.outbox.relay import OutboxRelay
     from scheduler import build_scheduler
 
     started = asyncio.Event()

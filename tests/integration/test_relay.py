@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.delivery import Delivered, Failed, Result, RetryLater, Uncertain
-from bot.relay import LEASE, MAX_ATTEMPTS, OutboxRelay
+from bot.outbox.delivery import Delivered, Failed, Result, RetryLater, Uncertain
+from bot.outbox.relay import LEASE, MAX_ATTEMPTS, OutboxRelay
 from storage.models import OutboxItem
 from storage.uow import RelayUnitOfWork, UnitOfWork
 from tests.factories import FakeClock

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.desk import utc_now
-from bot.ratelimit import ChannelRate, RateLimits
-from bot.relay import OutboxRelay
-from bot.telegram_sender import TelegramSender, make_bot
+from bot.outbox.ratelimit import ChannelRate, RateLimits
+from bot.outbox.relay import OutboxRelay
+from bot.telegram.sender import TelegramSender, make_bot
 from flows.model import Priority
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork

@@ -26,11 +26,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.desk import Desk, Destination
+from bot.outbox.ratelimit import RateLimits
+from bot.outbox.relay import OutboxRelay
 from bot.pushes import Pushes
-from bot.ratelimit import RateLimits
-from bot.relay import OutboxRelay
 from bot.settings import Settings
-from bot.telegram_sender import TelegramSender, make_bot
+from bot.telegram.sender import TelegramSender, make_bot
 from bot.texts import Texts
 from flows.model import Channel, Inbound, Priority
 from main import send_rates

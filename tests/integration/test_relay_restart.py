@@ -9,8 +9,8 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.relay import OutboxRelay
-from bot.telegram_sender import TelegramSender, make_bot
+from bot.outbox.relay import OutboxRelay
+from bot.telegram.sender import TelegramSender, make_bot
 from flows.model import Priority
 from storage.engine import make_engine, session_factory
 from storage.models import OutboxItem

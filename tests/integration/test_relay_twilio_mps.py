@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy import select
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 
-from bot.delivery import Delivered, RetryLater
-from bot.ratelimit import RateLimits
-from bot.relay import OutboxRelay
+from bot.outbox.delivery import Delivered, RetryLater
+from bot.outbox.ratelimit import RateLimits
+from bot.outbox.relay import OutboxRelay
 from bot.settings import Settings
-from bot.whatsapp_sender import WhatsAppSender, make_client
+from bot.whatsapp.sender import WhatsAppSender, make_client
 from flows.model import Priority
 from main import send_rates
 from storage.models import OutboxItem

@@ -142,6 +142,8 @@ async def test_throughput_is_the_median_gap_between_completions(sessions, practi
                                               stage="submitted", emergency=False, now=NOW)
             await uow.requests.change_stage(request, "done", NOW + timedelta(days=day))
         assert await uow.requests.days_per_completion("planned_reading") == 2.0
+        # Every service in one statement: a service with no history has no figure.
+        assert await uow.requests.throughput(["planned_reading", "one_question"]) == {"planned_reading": 2.0}
 
 
 async def test_client_view_carries_requests_terms_and_restriction(sessions, practitioner: int) -> None:

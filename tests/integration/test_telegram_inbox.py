@@ -10,9 +10,9 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message
 from sqlalchemy import select
 
-from bot.telegram_inbox import MAX_ATTEMPTS, TelegramInbox
-from bot.telegram_polling import Poller
-from bot.telegram_sender import make_bot
+from bot.telegram.inbox import MAX_ATTEMPTS, TelegramInbox
+from bot.telegram.polling import Poller
+from bot.telegram.sender import make_bot
 from storage.engine import make_engine, session_factory, upgrade
 from storage.models import InboxUpdate
 from storage.uow import UnitOfWork, ensure_practitioner

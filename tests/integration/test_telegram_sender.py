@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram import Bot
 
-from bot.delivery import Delivered, Failed, RetryLater, Uncertain
-from bot.telegram_sender import TelegramSender, make_bot
+from bot.outbox.delivery import Delivered, Failed, RetryLater, Uncertain
+from bot.telegram.sender import TelegramSender, make_bot
 from storage.models import OutboxItem
 from tests.fakes.telegram_api import TOKEN, TelegramBotAPI
 

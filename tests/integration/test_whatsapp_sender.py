@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 
-from bot.delivery import Delivered, Failed, OutsideWindow, RetryLater, Uncertain
-from bot.whatsapp_sender import WhatsAppSender, make_client, with_choices
+from bot.outbox.delivery import Delivered, Failed, OutsideWindow, RetryLater, Uncertain
+from bot.whatsapp.sender import WhatsAppSender, make_client, with_choices
 from storage.models import OutboxItem
 from tests.factories import WORKING_TIME, FakeClock
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FROM, TwilioAPI

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from bot import redact
 from bot.payments import practitioner_payments
 from bot.payments.context import PaymentContext
-from bot.platform_cli import run as cli
+from bot.platform.cli import run as cli
 from bot.settings import Settings
 from flows.payments import Mode
 from main import build

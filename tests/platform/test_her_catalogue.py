@@ -1,4 +1,4 @@
-"""Her own catalogue (`main.py practitioner add|set --catalogue`, bot/platform.py): a practitioner
+"""Her own catalogue (`main.py practitioner add|set --catalogue`, bot/platform/tenants.py): a practitioner
 other than #1 offers her own services, terms and prices instead of the deployment's
 catalogue.toml; a bad file is refused and changes nothing; a new one is taken without a restart."""
 
@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from bot.platform_cli import run as cli
+from bot.platform.cli import run as cli
 from bot.settings import Settings
 from flows.replies import SERVICE_PREFIX
 from main import build

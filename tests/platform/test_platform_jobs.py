@@ -1,4 +1,4 @@
-"""The scheduler's sweeps for every practitioner (bot/platform_jobs.py): her pushes go out through
+"""The scheduler's sweeps for every practitioner (bot/platform/jobs.py): her pushes go out through
 her own bot, #1's through #1's, and a practitioner added while running is swept without a restart.
 The sweeps are run by hand (run_background=False), as the scheduler runs them."""
 

@@ -1,10 +1,10 @@
-"""`python main.py practitioner add|list` (bot/platform_cli.py) on the test database."""
+"""`python main.py practitioner add|list` (bot/platform/cli.py) on the test database."""
 
 import io
 
 import pytest
 
-from bot.platform_cli import run
+from bot.platform.cli import run
 from bot.settings import Settings
 from storage.engine import make_engine, session_factory
 from storage.platform import PractitionerStore, password_matches

@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from bot.platform import Tenant
-from bot.platform_cli import run as cli
+from bot.platform.cli import run as cli
+from bot.platform.tenants import Tenant
 from bot.practice import CommandInput
 from bot.settings import Settings
 from handlers.dashboard.auth import CSRF_HEADER

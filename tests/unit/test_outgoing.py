@@ -1,9 +1,9 @@
 """The outgoing composer's pure parts: one message from a turn's pieces, and a long text in parts
-each channel accepts (bot/outgoing.py)."""
+each channel accepts (bot/outbox/outgoing.py)."""
 
 import pytest
 
-from bot.outgoing import LIMITS, Rendered, compose, measure, split
+from bot.outbox.outgoing import LIMITS, Rendered, compose, measure, split
 from flows.model import Channel
 
 

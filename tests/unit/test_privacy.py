@@ -202,8 +202,8 @@ class TestTheClock:
 
 
 async def test_the_scheduler_runs_the_address_sweep_always_and_retention_only_when_set() -> None:
+    from bot.outbox.relay import OutboxRelay
     from bot.privacy import Privacy
-    from bot.relay import OutboxRelay
     from scheduler import build_scheduler
     from tests.factories import FakeClock
 

@@ -470,7 +470,7 @@ def _linking_said() -> Iterator[Say]:
     tokens = [linking.start_token(secret, who, at_chat, at) for who, at_chat, at in starts]
     tokens.append(linking.start_token(secret, someone.id + 1, "another chat", now))
     messages += [inbound("/start", payload=token, now=now) for token in tokens]
-    yield business.link_offer("https://t.me/priem_bot?start=b1-ABCDEFGH")  # bot/business.py, after intake
+    yield business.link_offer("https://t.me/priem_bot?start=b1-ABCDEFGH")  # bot/telegram/business.py, after intake
     for msg in messages:
         for effect in linking.decide(someone, msg, now, secret) or ():
             if isinstance(effect, Say):

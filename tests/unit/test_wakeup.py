@@ -1,9 +1,9 @@
-"""The background pass loop's idle tick (bot/wakeup.py): fixed, or backing off while idle."""
+"""The background pass loop's idle tick (bot/inbound/wakeup.py): fixed, or backing off while idle."""
 
 import pytest
 
-from bot import wakeup
-from bot.wakeup import Wakeup
+from bot.inbound import wakeup
+from bot.inbound.wakeup import Wakeup
 
 
 class Stop(Exception):

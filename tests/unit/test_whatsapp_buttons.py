@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.whatsapp_buttons import (
+from bot.whatsapp.buttons import (
     LIST_PICKER,
     QUICK_REPLY,
     Shape,
@@ -13,7 +13,7 @@ from bot.whatsapp_buttons import (
     interactive,
     shape_for,
 )
-from bot.whatsapp_inbox import inbound_from_form
+from bot.whatsapp.inbox import inbound_from_form
 
 ACCEPT = [{"label": "Принимаю условия", "payload": "terms:yes"}, {"label": "Назад к форматам", "payload": "terms:no"}]
 

@@ -8,7 +8,7 @@ The windows cap what leaves within any one second but not how it is spread insid
 `limits` has no sub-second window: a Pacer spaces a lane's sends evenly on a grid of slots
 shared by the processes and takes the overall token for each at its slot, most urgent waiter
 first. The relay asks whether the chat's token is free before it claims and takes it just
-before the send (see bot/relay.py).
+before the send (see bot/outbox/relay.py).
 """
 
 import asyncio

@@ -2,10 +2,10 @@
 
 Twilio never re-sends after a 5xx (shared/RELIABILITY.md), so the webhook answers only once the
 raw form is committed, and nothing else: concurrent requests share that commit (group commit,
-bot/group_commit.py; WhatsAppIngest), and the desk runs afterwards in a worker per practitioner
+bot/inbound/group_commit.py; WhatsAppIngest), and the desk runs afterwards in a worker per practitioner
 (WhatsAppInbox), woken by the store, over her stored rows in arrival order. A row whose handling
 fails stays stored; it and the later messages of the same client wait for the replay tick (every
-30 s, which also applies late status reports, bot/whatsapp_status.py), so one client's messages
+30 s, which also applies late status reports, bot/whatsapp/status.py), so one client's messages
 are never handled out of order while the other clients' go on. After MAX_ATTEMPTS a row is set
 aside as a dead letter.
 """
@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import whatsapp_status
 from bot.desk import Desk
-from bot.group_commit import GroupCommit, Outcomes
-from bot.pass_limit import PassLimit
-from bot.wakeup import Wakeup
+from bot.inbound.group_commit import GroupCommit, Outcomes
+from bot.inbound.pass_limit import PassLimit
+from bot.inbound.wakeup import Wakeup
+from bot.whatsapp import status as whatsapp_status
 from flows.model import Channel, Inbound, Kind
 from storage.delivery import DeliveryRepo
 from storage.inbox import InboxRepo
@@ -39,7 +39,7 @@ MAX_PAYLOAD_BUTTON = 64
 PER_TURN = 10  # messages a pass handles before it lets another practitioner's pass in
 # Passes at once in one process, every practitioner's together: on PostgreSQL a pass holds two
 # pooled connections (its lock's and its work's), and 100 inboxes' passes at once took the whole
-# pool (bot/telegram_inbox.py PASSES_AT_ONCE, found by bench/practitioners.py).
+# pool (bot/telegram/inbox.py PASSES_AT_ONCE, found by bench/practitioners.py).
 PASSES_AT_ONCE = 2
 # Every store wakes the worker at once, failed messages wait for the replay tick and crashes are
 # the replay's too: the idle tick is only a backstop, kept slow so that many practitioners' idle
@@ -105,8 +105,8 @@ Stored = tuple[str, str, str, str]  # To, MessageSid, From, the form as JSON
 
 class WhatsAppIngest:
     """The webhook's store, for every practitioner: concurrent requests' forms are routed and
-    written in one transaction (bot/group_commit.py), and each request is answered only once
-    that transaction has committed its row. Routing by `To` (her sender number, bot/platform.py)
+    written in one transaction (bot/inbound/group_commit.py), and each request is answered only once
+    that transaction has committed its row. Routing by `To` (her sender number, bot/platform/tenants.py)
     is one query per batch here, not one per request: on SQLite's one connection a lookup per
     request cost nearly half the route's throughput (bench/README.md, ingest)."""
 
@@ -152,7 +152,7 @@ class WhatsAppIngest:
         """Make a batch durable in one transaction: per practitioner one insert for the rows (a
         repeated MessageSid, stored before or earlier in the batch, is skipped) and one window
         release for their senders (storage/delivery.py opened_many); then wake her worker.
-        Returns None when every row is durable, else one outcome per form (bot/group_commit.py)."""
+        Returns None when every row is durable, else one outcome per form (bot/inbound/group_commit.py)."""
         now = self.clock()
         fresh: dict[int, list[str]] = {}
         try:
@@ -207,7 +207,7 @@ class WhatsAppIngest:
 
 
 class WhatsAppInbox:
-    """One practitioner's stored WhatsApp messages handed to her desk by a worker (bot/whatsapp_app.py
+    """One practitioner's stored WhatsApp messages handed to her desk by a worker (bot/whatsapp/app.py
     keeps one per practitioner)."""
 
     def __init__(self, desk: Desk) -> None:
@@ -224,7 +224,7 @@ class WhatsAppInbox:
         A message that failed before is retried only with `retry_failed` (the replay tick), and
         the client's later messages wait behind it, so each client's are handled in order. One
         pass at a time: in this process (the asyncio lock) and across processes on PostgreSQL
-        (an advisory lock per practitioner). As with Telegram's inbox (bot/telegram_inbox.py):
+        (an advisory lock per practitioner). As with Telegram's inbox (bot/telegram/inbox.py):
         no lock is taken when nothing is pending, few passes run at once in a process (each
         holds two pooled connections on PostgreSQL), and a pass yields after PER_TURN messages
         so that one practitioner's backlog does not hold up the others'."""

@@ -12,9 +12,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.http import AsyncHttpClient
 from twilio.rest import Client
 
-from bot.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Uncertain
-from bot.message_kinds import template_for
-from bot.whatsapp_content import ButtonMessages
+from bot.outbox.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Uncertain
+from bot.outbox.message_kinds import template_for
+from bot.whatsapp.content import ButtonMessages
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def whatsapp_address(destination: str) -> str:
 
 def with_choices(text: str, buttons: Sequence[dict[str, str]] | None) -> str:
     """Choices as text under the message: without TWILIO_BUTTONS, in a template, or where the
-    buttons cannot be interactive (bot/whatsapp_buttons.py).
+    buttons cannot be interactive (bot/whatsapp/buttons.py).
 
     Menu labels already carry their number ("1. Плановый расклад"), which the flows read back as
     that menu item; other choices are bulleted, not numbered, because a bare "1" means the first

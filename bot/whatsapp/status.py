@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from sqlalchemy.exc import IntegrityError
 
 from bot.desk import Desk
-from bot.whatsapp_sender import OUTSIDE_WINDOW, TERMINAL, WINDOW_ERROR
+from bot.whatsapp.sender import OUTSIDE_WINDOW, TERMINAL, WINDOW_ERROR
 from storage.uow import UnitOfWork, dead_letter
 
 CHANNEL = "whatsapp"

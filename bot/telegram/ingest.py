@@ -1,6 +1,6 @@
 """The Telegram webhooks' store, for every practitioner's bot: one group commit for all.
 
-Each practitioner's bot has its own webhook path and inbox (bot/platform.py), but a commit is
+Each practitioner's bot has its own webhook path and inbox (bot/platform/tenants.py), but a commit is
 what an update costs (shared/PERF.md): with a group commit per bot, updates to 100 bots hardly
 ever shared one (bench/README.md, many practitioners). Here concurrent webhook requests, whoever
 their bot, are written in one transaction (each row under its own practitioner, storage/inbox.py)
@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.group_commit import GroupCommit, Outcomes
+from bot.inbound.group_commit import GroupCommit, Outcomes
 
 if TYPE_CHECKING:
-    from bot.telegram_inbox import TelegramInbox
+    from bot.telegram.inbox import TelegramInbox
 
 WEBHOOK_PATH = "/webhook/telegram"  # #1's bot; another practitioner's: WEBHOOK_PATH/<slug>
 

@@ -9,10 +9,10 @@ their webhook (or starts their poller): adding a practitioner needs no restart.
 
 The relay has one routed sender per channel (`RoutedSender`): it hands each outbox row to the
 sender of the row's practitioner; with two practitioners or more the relay claims per
-(channel, practitioner) lane, each with its own rate buckets (bot/ratelimit.py `lane`).
+(channel, practitioner) lane, each with its own rate buckets (bot/outbox/ratelimit.py `lane`).
 
 Each tenant also carries her Pushes and Privacy, which the scheduler's platform jobs sweep
-(bot/platform_jobs.py); #1's are main.build()'s, as before.
+(bot/platform/jobs.py); #1's are main.build()'s, as before.
 
 Her catalogue is her own when her row has one (`practitioner add|set --catalogue`), else the
 deployment's catalogue.toml, in her time zone either way; her dashboard settings are laid over it
@@ -38,29 +38,29 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import redact
 from bot.catalogue_file import CatalogueError, parse_catalogue
-from bot.delivery import Failed, Result, Sender
 from bot.desk import Desk, Destination
 from bot.linking import link_secret
+from bot.outbox.delivery import Failed, Result, Sender
+from bot.outbox.relay import OutboxRelay
 from bot.overrides.source import SettingsSource
 from bot.payments import Payments, practitioner_payments
 from bot.payments.context import Destination as PayTo
 from bot.payments.context import PaymentContext
-from bot.platform_jobs import PlatformJobs
+from bot.platform.jobs import PlatformJobs
 from bot.practice import Practice
 from bot.privacy import Privacy
 from bot.pushes import Pushes
-from bot.relay import OutboxRelay
 from bot.settings import Settings
-from bot.telegram_ingest import WEBHOOK_PATH, TelegramIngest
+from bot.telegram.ingest import WEBHOOK_PATH, TelegramIngest
 from bot.texts import Texts
-from bot.whatsapp_app import WhatsApp
+from bot.whatsapp.app import WhatsApp
 from flows.catalogue import Catalogue
 from flows.language.understanding import Understander, trained
 from storage.models import OutboxItem, Practitioner
 from storage.platform import PractitionerStore
 
 if TYPE_CHECKING:
-    from bot.telegram_app import TelegramChannel
+    from bot.telegram.app import TelegramChannel
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Tenant:
     whatsapp: Sender | None = None
     token: str | None = None  # her bot's token: part of the cache key, never logged
     password_hash: str | None = None
-    pushes: Pushes | None = None  # her timed pushes and privacy sweeps (bot/platform_jobs.py)
+    pushes: Pushes | None = None  # her timed pushes and privacy sweeps (bot/platform/jobs.py)
     privacy: Privacy | None = None
     payments: Payments | None = None  # from her own keys (None: manual /paid only)
     telegram_senders: dict[str, Sender] = field(default_factory=dict)  # her bot chat and business chats
@@ -358,7 +358,7 @@ class Platform:
         return tenant
 
     async def _telegram(self, row: Practitioner, desk: Desk, payments: Payments | None) -> "TelegramChannel":
-        from bot.telegram_app import TelegramChannel  # aiogram, only once a practitioner has a bot
+        from bot.telegram.app import TelegramChannel  # aiogram, only once a practitioner has a bot
 
         assert row.telegram_token is not None
         own = self.settings.model_copy(

@@ -14,14 +14,14 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from bot.desk import Desk
 from bot.settings import ROOT, Settings
 from bot.texts import Texts
-from bot.whatsapp_content import ButtonMessages, ContentTemplates
-from bot.whatsapp_inbox import WhatsAppInbox, WhatsAppIngest
-from bot.whatsapp_sender import WhatsAppSender, make_client
+from bot.whatsapp.content import ButtonMessages, ContentTemplates
+from bot.whatsapp.inbox import WhatsAppInbox, WhatsAppIngest
+from bot.whatsapp.sender import WhatsAppSender, make_client
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from bot.platform import Platform
+    from bot.platform.tenants import Platform
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class WhatsApp:
     owns_http_client: bool
     replay_seconds: float = 30.0
     run_background: bool = True
-    # Each practitioner's inbox (her desk, her worker), by practitioner id: bot/whatsapp_inbox.py.
+    # Each practitioner's inbox (her desk, her worker), by practitioner id: bot/whatsapp/inbox.py.
     _inboxes: dict[int, WhatsAppInbox] = field(default_factory=dict, init=False)
     ingest: WhatsAppIngest = field(init=False)  # the webhook's store (set by start())
     platform: "Platform | None" = field(default=None, init=False)  # other practitioners' desks
@@ -106,7 +106,7 @@ class WhatsApp:
 
     def inbox(self, desk: Desk) -> WhatsAppInbox:
         """The practitioner's inbox, made (and its worker started) on first use: #1's at start-up,
-        another practitioner's at her first message or replay (bot/platform.py, platform_jobs)."""
+        another practitioner's at her first message or replay (bot/platform/tenants.py, platform_jobs)."""
         inbox = self._inboxes.get(desk.practitioner_id)
         if inbox is None:
             inbox = self._inboxes[desk.practitioner_id] = WhatsAppInbox(desk)

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery import Failed, OutsideWindow, Result
+from bot.outbox.delivery import Failed, OutsideWindow, Result
 from flows.business import ChatFacts, Route, Way, chat_of, is_paused, owner_of, route, window
 from storage.models import OutboxItem
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:  # the dashboard reads windows here without a bot: no aiogram for it
-    from bot.telegram_sender import TelegramSender
+    from bot.telegram.sender import TelegramSender
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 limits, retried with backoff.
 
 How the pieces keep their promises:
-- Rates (bot/ratelimit.py): a lane (channel, or practitioner's bot) claims up to CLAIM_AHEAD
+- Rates (bot/outbox/ratelimit.py): a lane (channel, or practitioner's bot) claims up to CLAIM_AHEAD
   seconds of its sends, so a claim transaction that stalls (a loaded machine, a checkpoint)
   never leaves a slot unused; claiming a couple of slots at a time fed 1 row per 40 ms step on
   PostgreSQL (84% of the setting) and lost 6% on SQLite. The claimed rows wait for their slot in
@@ -36,9 +36,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Sender, Uncertain
-from bot.ratelimit import Pacer, RateLimits, lane
-from bot.wakeup import Wakeup
+from bot.inbound.wakeup import Wakeup
+from bot.outbox.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Sender, Uncertain
+from bot.outbox.ratelimit import Pacer, RateLimits, lane
 from storage.delivery import WAITING_WINDOW
 from storage.models import OutboxItem
 from storage.uow import RelayUnitOfWork
@@ -83,7 +83,7 @@ class OutboxRelay:
         self._promised: Counter[str] = Counter()  # claimed sends not yet given their slot, per lane
         self._pacers: dict[str, Pacer | None] = {}  # lane → its slots in this process
         self._handed: set[int] = set()  # outbox row ids given to their sender, not yet finished
-        # Many practitioners (bot/platform.py): each one's bot / sender is a lane with buckets of
+        # Many practitioners (bot/platform/tenants.py): each one's bot / sender is a lane with buckets of
         # its own, claimed separately; off, a channel is one lane (keys below are then channels).
         self.per_practitioner = False
         self._lane_of: dict[int, str] = {}  # outbox row id → the lane it was claimed in

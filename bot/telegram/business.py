@@ -4,7 +4,7 @@ She connects the bot (BotFather → Business Mode; then Telegram Settings → Te
 Chatbots). Telegram then sends `business_connection` (connected, rights, disconnected) and her
 clients' messages as `business_message` / `edited_business_message`; handlers/telegram/business.py
 hands them here. A client's message runs the same flows as the bot chat (channel `tg_business`,
-the address `<her id>:<chat id>`); replies are outbox rows that bot/business_sender.py sends with
+the address `<her id>:<chat id>`); replies are outbox rows that bot/telegram/business_sender.py sends with
 `business_connection_id`. The decisions are pure (flows/business.py); this is the shell.
 """
 
@@ -18,9 +18,9 @@ from aiogram.enums import ChatType
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError
 from aiogram.types import BusinessConnection, CallbackQuery, Message
 
-from bot import outgoing
 from bot.desk import Desk
-from bot.outgoing import Rendered
+from bot.outbox import outgoing
+from bot.outbox.outgoing import Rendered
 from flows import business
 from flows.business import Seen
 from flows.linking import start_token

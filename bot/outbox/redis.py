@@ -4,7 +4,7 @@ Without REDIS_URL one process is assumed and nothing here is used. With it, ever
 one client at start-up (a bad URL or an unreachable server stops the start-up with a clear
 error, rather than surfacing at the first send) and closes it on shutdown. What lives in Redis
 is what the processes must share and the database does not already coordinate: the send-rate
-buckets of the outbox relay (bot/ratelimit.py, through the `limits` package and its own
+buckets of the outbox relay (bot/outbox/ratelimit.py, through the `limits` package and its own
 connection). Row claims (outbox, jobs) and the Telegram inbox's single consumer are
 coordinated by PostgreSQL itself (FOR UPDATE SKIP LOCKED, advisory locks).
 """

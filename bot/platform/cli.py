@@ -1,7 +1,7 @@
 """`python main.py practitioner add|set|list`: practitioners on a many-practitioner deployment.
 
 Writes go to the database only; the running service picks a new practitioner up without a restart
-(bot/platform.py reads her row on first use and on its periodic sync).
+(bot/platform/tenants.py reads her row on first use and on its periodic sync).
 
 `--catalogue PATH` gives her a catalogue of her own, in catalogue.toml's format: the file is
 checked by the service's own loader (bot/catalogue_file.py) and a bad one changes nothing.

@@ -22,7 +22,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message
 
-from bot.delivery import Delivered, Failed, Result, RetryLater, Uncertain
+from bot.outbox.delivery import Delivered, Failed, Result, RetryLater, Uncertain
 from bot.payments import INVOICE_KEY, InvoiceSpec
 from storage.models import OutboxItem
 
@@ -82,7 +82,7 @@ class TelegramSender:
     async def send(
         self, item: OutboxItem, *, chat_id: int | None = None, business_connection_id: str | None = None
     ) -> Result:
-        """`chat_id` and `business_connection_id` come from bot/business_sender.py for a row to
+        """`chat_id` and `business_connection_id` come from bot/telegram/business_sender.py for a row to
         her Telegram Business chat (or, outside its window, to the client's bot chat)."""
         if chat_id is None:
             try:

@@ -4,7 +4,7 @@ priem sends every button message through a handful of generic content resources 
 all variables: `twilio/quick-reply` with 1–3 buttons (WhatsApp allows three in a session message),
 `twilio/list-picker` with 4–10 items. A button's id is the payload the flows gave it, the same
 string Telegram carries as callback data, so a tap comes back as the same `Inbound.payload`.
-Pure: no I/O; bot/whatsapp_content.py finds or creates the resources, bot/whatsapp_sender.py
+Pure: no I/O; bot/whatsapp/content.py finds or creates the resources, bot/whatsapp/sender.py
 sends them.
 """
 

@@ -2,7 +2,7 @@
 
 Each sweep asks the database which practitioners exist, so one added while running is swept on the
 next tick, and runs her own Pushes, Privacy and WhatsApp replay (built with her tenant in
-bot/platform.py): her desk, texts and destinations, her bot or sender through the routed relay.
+bot/platform/tenants.py): her desk, texts and destinations, her bot or sender through the routed relay.
 One practitioner's failure is logged and costs only her this tick.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.platform import Platform, Tenant
+    from bot.platform.tenants import Platform, Tenant
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class PlatformJobs:
 
     async def replay_whatsapp(self) -> int:
         """Her stored WhatsApp messages left unprocessed, and late status reports (as #1's replay
-        tick does in bot/whatsapp_app.py), through her inbox: its lock keeps them in order with
+        tick does in bot/whatsapp/app.py), through her inbox: its lock keeps them in order with
         her worker's passes. The first replay also starts that worker (after a restart)."""
         whatsapp = self.platform.shared.whatsapp if self.platform.shared is not None else None
 

@@ -16,9 +16,9 @@ from aiogram.types import Update
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.pass_limit import PassLimit
-from bot.telegram_ingest import TelegramIngest
-from bot.wakeup import Wakeup
+from bot.inbound.pass_limit import PassLimit
+from bot.inbound.wakeup import Wakeup
+from bot.telegram.ingest import TelegramIngest
 from storage.inbox import InboxRepo
 from storage.locks import exclusive
 from storage.uow import UnitOfWork
@@ -108,7 +108,7 @@ class TelegramInbox:
 
     async def store_one(self, update_id: int, payload: str) -> None:
         """The webhook's store: durable on return, its commit shared with concurrent requests to
-        any practitioner's bot (bot/telegram_ingest.py). A repeat is stored once."""
+        any practitioner's bot (bot/telegram/ingest.py). A repeat is stored once."""
         await self._ingest.submit(self, update_id, payload)
 
     async def process_pending(self) -> int:

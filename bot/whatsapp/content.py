@@ -19,7 +19,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from bot.texts import Texts
-from bot.whatsapp_buttons import Interactive, Shape, interactive
+from bot.whatsapp.buttons import Interactive, Shape, interactive
 from flows.language.detect import detect_language
 
 log = logging.getLogger(__name__)

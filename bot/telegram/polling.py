@@ -12,7 +12,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramConflictError
 from aiogram.methods import GetUpdates
 
-from bot.telegram_inbox import TelegramInbox
+from bot.telegram.inbox import TelegramInbox
 
 log = logging.getLogger(__name__)
 

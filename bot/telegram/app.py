@@ -15,16 +15,16 @@ from aiogram import Dispatcher
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.business import TelegramBusiness
-from bot.business_sender import BusinessSender
-from bot.delivery import Sender
 from bot.desk import Desk
+from bot.outbox.delivery import Sender
 from bot.payments import Payments, RefundFailed
 from bot.settings import Settings
-from bot.telegram_inbox import TelegramInbox
-from bot.telegram_ingest import WEBHOOK_PATH, TelegramIngest
-from bot.telegram_polling import Poller
-from bot.telegram_sender import TelegramSender, make_bot
+from bot.telegram.business import TelegramBusiness
+from bot.telegram.business_sender import BusinessSender
+from bot.telegram.inbox import TelegramInbox
+from bot.telegram.ingest import WEBHOOK_PATH, TelegramIngest
+from bot.telegram.polling import Poller
+from bot.telegram.sender import TelegramSender, make_bot
 from flows.model import Channel
 from handlers.telegram.routers import build_router
 
@@ -64,7 +64,7 @@ class TelegramChannel:
             build_router(with_payments=settings.telegram_payments_enabled, with_business=settings.telegram_business)
         )
         self.secret = webhook_secret(settings)
-        self.webhook_path = WEBHOOK_PATH  # another practitioner's bot: /webhook/telegram/<slug> (bot/platform.py)
+        self.webhook_path = WEBHOOK_PATH  # another practitioner's bot: /webhook/telegram/<slug> (bot/platform/tenants.py)
         self._tasks: list[asyncio.Task[None]] = []
 
     def senders(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]) -> dict[str, Sender]:
