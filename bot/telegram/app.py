@@ -64,7 +64,8 @@ class TelegramChannel:
             build_router(with_payments=settings.telegram_payments_enabled, with_business=settings.telegram_business)
         )
         self.secret = webhook_secret(settings)
-        self.webhook_path = WEBHOOK_PATH  # another practitioner's bot: /webhook/telegram/<slug> (bot/platform/tenants.py)
+        # Another practitioner's bot: /webhook/telegram/<slug> (bot/platform/tenants.py).
+        self.webhook_path = WEBHOOK_PATH
         self._tasks: list[asyncio.Task[None]] = []
 
     def senders(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]) -> dict[str, Sender]:

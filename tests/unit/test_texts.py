@@ -644,7 +644,8 @@ class TestWhatWasOrdered:
 
     def test_the_confirmation_lists_each_question_and_counts_the_wait_from_payment(self) -> None:
         long = "Что будет, если я " + "очень " * 40 + "долго буду ждать?"
-        draft = RequestView(id=5, service="planned_reading", stage=Stage.DRAFT, questions=("Работа?", long, "[voice] v1"))
+        questions = ("Работа?", long, "[voice] v1")
+        draft = RequestView(id=5, service="planned_reading", stage=Stage.DRAFT, questions=questions)
         who = client(step=Step.QUESTIONS, step_service="planned_reading", step_request_id=5, requests=(draft,))
         [confirmation] = handle(who, inbound("готово"), context()).says()
 

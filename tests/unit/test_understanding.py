@@ -4,8 +4,8 @@ language layer): the defects of issue 21, and every global intent in every step.
 import pytest
 
 from flows.conversation import handle
-from flows.effects import AcceptTerms, AddQuestion, Alert, ChangeStage, OpenRequest, Outcome, SetStep, UpdateClient
-from flows.model import ClientView, Kind, RequestView, Stage, Step
+from flows.effects import AcceptTerms, AddQuestion, Alert, ChangeStage, OpenRequest, Outcome, UpdateClient
+from flows.model import ClientView, RequestView, Stage, Step
 from tests.factories import catalogue, client, context, inbound
 
 ACCEPTED = frozenset(s.key for s in catalogue().services)
