@@ -25,6 +25,7 @@ from flows.business import opening_hours
 from flows.calls import bookable, free
 from flows.catalogue import Catalogue
 from flows.context import Context
+from flows.display import one_line
 from flows.conversation import handle
 from flows.effects import (
     AcceptTerms,
@@ -55,6 +56,8 @@ from storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+NAME_LIMIT = 80  # a client's name as she reads it (alerts, board, commands)
+EXCERPT_LIMIT = 300  # what an alert quotes of the client's message
 
 
 def utc_now() -> datetime:
@@ -180,7 +183,7 @@ class Desk:
         first_contact = client is None
         if client is None:
             client = await uow.clients.create(
-                name=inbound.sender_name.strip()[:200] or "—",
+                name=one_line(inbound.sender_name, NAME_LIMIT) or "—",  # shown to her: one inert line
                 language=detect_language(inbound.text, inbound.language_hint),
                 # A number whose prefix names one zone tells the client's time (calls are shown in it).
                 timezone=(phone_zone(inbound.sender_ref) if inbound.channel == Channel.WHATSAPP else None)
@@ -343,10 +346,10 @@ class Desk:
         if text_id not in self.texts.ids("ru"):
             text_id = "alert-unknown"
         params = {
-            "client": client.display_name,
+            "client": one_line(client.display_name, NAME_LIMIT),  # rows stored before names were cleaned
             "channel": inbound.channel,
             "number": request_id or "—",
-            "excerpt": " ".join(alert.excerpt.split())[:300],
+            "excerpt": one_line(alert.excerpt, EXCERPT_LIMIT),
             # How a command names the client (flows/practice/args.client_ref): /forget {ref}.
             "ref": f"#{request_id}" if request_id else _client_ref(client),
             "kind": alert.kind,

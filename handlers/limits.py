@@ -8,8 +8,9 @@ up front, and the bytes actually received, since a chunked body declares no leng
 """
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +24,9 @@ MAX_BODY_BYTES = 512 * 1024
 # client from the dashboard (/reply). Longer than one messenger message on purpose: the outgoing
 # composer (bot/outbox/outgoing.py) splits it into parts Telegram and WhatsApp accept.
 MAX_TEXT = 20_000
+# Row ids are BIGINT: a larger number in a path is a 422, not an overflow in the driver (a 500).
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DETAIL = "request body too large"
 
 

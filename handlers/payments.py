@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
 from bot.payments import PAY_PATH, Payments
+from handlers.limits import RowId
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ PaymentsDep = Annotated[Payments, Depends(get_payments)]
 
 
 @router.get(PAY_PATH + "/{payment_id}/{check}", response_class=RedirectResponse, status_code=303)
-async def pay_link(payment_id: int, check: str, payments: PaymentsDep) -> RedirectResponse:
+async def pay_link(payment_id: RowId, check: str, payments: PaymentsDep) -> RedirectResponse:
     url = await payments.checkout_url(payment_id, check)
     if not url:
         raise HTTPException(status_code=404, detail="this payment link is no longer valid")
@@ -81,7 +82,7 @@ HerPaymentsDep = Annotated[Payments, Depends(her_payments)]
 @practitioner_router.get(
     PAY_PATH + "/{slug}/{payment_id}/{check}", response_class=RedirectResponse, status_code=303, include_in_schema=False
 )
-async def her_pay_link(payment_id: int, check: str, payments: HerPaymentsDep) -> RedirectResponse:
+async def her_pay_link(payment_id: RowId, check: str, payments: HerPaymentsDep) -> RedirectResponse:
     return await pay_link(payment_id, check, payments)
 
 

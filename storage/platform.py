@@ -4,6 +4,7 @@ Not a Scoped repository: it is the one place that reads across practitioners, an
 configuration and counts, never a client's name or message (the platform admin's view).
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -26,6 +27,12 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
     return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash no password matches, checked for a name that does not exist (same work, same time)."""
+    return hash_password(secrets.token_urlsafe(32))
 
 
 def password_matches(stored: str | None, given: str) -> bool:

@@ -19,7 +19,7 @@ from handlers.dashboard.auth import Flash, PageSession, checked_form
 from handlers.dashboard.payment_view import payment_row, status_of
 from handlers.dashboard.render import Words, page
 from handlers.deps import PracticeDep
-from handlers.limits import MAX_TEXT
+from handlers.limits import MAX_TEXT, RowId
 from storage.dashboard import DashboardRepo
 from storage.models import Client
 from storage.models import Request as ServiceRequest
@@ -59,7 +59,7 @@ def one_line(value: Any, limit: int = 200) -> str:
 
 
 @router.get("/desk/clients/{client_id}", response_class=HTMLResponse)
-async def card(request: Request, client_id: int, session: PageSession, practice: PracticeDep) -> Response:
+async def card(request: Request, client_id: RowId, session: PageSession, practice: PracticeDep) -> Response:
     words = Words(practice)
     now = practice.clock()
     async with practice.uow() as uow:
@@ -157,7 +157,7 @@ def command_text(action: str, ref: str | None, form: Any, request_ids: set[int])
 
 
 @router.post("/desk/clients/{client_id}/act")
-async def act(request: Request, client_id: int, session: PageSession, practice: PracticeDep) -> Response:
+async def act(request: Request, client_id: RowId, session: PageSession, practice: PracticeDep) -> Response:
     form = await checked_form(request, session.csrf)
     action = str(form.get("action") or "")
     if action not in ACTIONS:

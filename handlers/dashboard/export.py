@@ -6,12 +6,13 @@ from fastapi.responses import JSONResponse
 
 from handlers.dashboard.auth import PageSession
 from handlers.deps import PracticeDep
+from handlers.limits import RowId
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 
 @router.get("/desk/clients/{client_id}/export.json")
-async def export(client_id: int, session: PageSession, practice: PracticeDep) -> JSONResponse:
+async def export(client_id: RowId, session: PageSession, practice: PracticeDep) -> JSONResponse:
     async with practice.uow() as uow:
         found = await uow.privacy.export(client_id)
     if found is None:

@@ -89,3 +89,18 @@ async def test_pages_health_and_metrics(http: httpx.AsyncClient, app: FastAPI) -
     assert (await http.get("/static/chat.js")).status_code == 200
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     assert (await http.get("/metrics")).status_code == 200
+
+
+async def test_ids_beyond_bigint_in_a_path_are_a_422_not_a_500(http: httpx.AsyncClient, app: FastAPI) -> None:
+    """Issue 25, item 7: the driver overflowed on ids above 2^63−1 (a 500 on both backends)."""
+    from tests.e2e.dashboard_login import log_in
+
+    await log_in(http)
+    huge = 2**63
+    assert (await http.get(f"/desk/clients/{huge}")).status_code == 422
+    assert (await http.get(f"/desk/clients/{huge}/export.json")).status_code == 422
+    csrf = http.headers.get("X-CSRF-Token", "")
+    acted = await http.post(f"/desk/clients/{huge}/act", data={"csrf_token": csrf, "action": "reply", "text": "x"})
+    assert acted.status_code == 422
+    assert (await http.get(f"/desk/clients/{2**63 - 1}")).status_code == 404, "the largest id is an id: not found"
+    assert (await http.get(f"/pay/{huge}/check")).status_code in (404, 422)

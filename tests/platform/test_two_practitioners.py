@@ -3,6 +3,7 @@
 with two histories, and nothing one practitioner's commands do reaches the other's clients."""
 
 import io
+import threading
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -279,3 +280,27 @@ async def test_the_dashboard_logs_her_into_her_own_data_only(
     assert await log_in_as(http, "", PASSWORD) == 303
     assert (await http.get(f"/desk/clients/{b_client}")).status_code == 404
     assert {row["client_id"] for row in (await http.get("/desk/api/state")).json()["queue"]} == {a_client}
+
+
+async def test_her_password_is_checked_off_the_event_loop_and_an_unknown_name_costs_the_same(
+    two: FastAPI, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong guess for a named practitioner must not hold webhooks up (scrypt in a thread), and
+    a name that does not exist is checked against a hash too (issue 25, item 2)."""
+    from handlers.dashboard import login
+
+    checked: list[tuple[bool, str | None]] = []
+    real = login.password_matches
+
+    def spy(stored: str | None, given: str) -> bool:
+        checked.append((threading.current_thread() is threading.main_thread(), stored))
+        return real(stored, given)
+
+    monkeypatch.setattr(login, "password_matches", spy)
+    assert await log_in_as(http, "bella", "wrong") == 401
+    assert await log_in_as(http, "nobody-here", "wrong") == 401
+    assert await log_in_as(http, "bella", "bella-pass") == 303
+
+    assert [on_the_loop for on_the_loop, _ in checked] == [False, False, False]
+    unknown = checked[1][1]
+    assert unknown is not None and unknown.startswith("scrypt$") and unknown != checked[0][1]
