@@ -25,8 +25,8 @@ from flows.business import opening_hours
 from flows.calls import bookable, free
 from flows.catalogue import Catalogue
 from flows.context import Context
-from flows.display import one_line
 from flows.conversation import handle
+from flows.display import one_line
 from flows.effects import (
     AcceptTerms,
     AddQuestion,

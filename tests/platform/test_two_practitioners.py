@@ -3,8 +3,8 @@
 with two histories, and nothing one practitioner's commands do reaches the other's clients."""
 
 import io
-import threading
 import json
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
