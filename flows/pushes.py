@@ -124,7 +124,12 @@ def local_day(now: datetime, timezone: str) -> tuple[date, datetime, datetime]:
     return today, start.astimezone(now.tzinfo), end.astimezone(now.tzinfo)
 
 
+# How late a morning digest may still go out (the service was down at the hour): after that the
+# day's digest is skipped, so a start-up at 15:17 posts no «Доброе утро».
+DIGEST_LATE_HOURS = 2
+
+
 def digest_due(now: datetime, timezone: str, hour: int) -> date | None:
-    """The local date whose morning digest is due: from `hour` o'clock until that day ends."""
+    """The local date whose morning digest is due: from `hour` o'clock for DIGEST_LATE_HOURS."""
     local = now.astimezone(ZoneInfo(timezone))
-    return local.date() if local.hour >= hour else None
+    return local.date() if hour <= local.hour < hour + DIGEST_LATE_HOURS else None

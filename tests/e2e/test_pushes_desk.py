@@ -112,7 +112,7 @@ async def test_the_morning_digest_is_one_alert_a_day_on_her_page_about_no_one_cl
     assert "Сводка на 25 ноября" in digest["text"] and "Экстренных заявок открыто: 1" in digest["text"]
     assert "Сводка дня" in (await http.get("/desk")).text  # the badge's word
 
-    clock.advance(days=1)
+    clock.advance(days=1, hours=-3)  # 09:00 the next morning
     await sweep(app)
     digests = [a["text"] for a in (await state(http))["alerts"] if a["kind"] == "digest"]
     assert len(digests) == 2 and "Сводка на 26 ноября" in digests[0]  # newest first
@@ -132,6 +132,7 @@ async def test_erasing_a_client_named_in_the_digest_takes_the_name_out_of_it(
                 request_id=call, client_id=client_id, starts_at=clock().replace(hour=hour), minutes=60, now=clock()
             )
         await uow.commit()
+    clock.now = clock().replace(hour=6, minute=30)  # 09:30 in Moscow: the morning digest is due
     await sweep(app)
     await log_in(http)
     [digest] = [a for a in (await state(http))["alerts"] if a["kind"] == "digest"]

@@ -319,7 +319,7 @@ async def test_two_scheduler_processes_send_every_push_once(engine: AsyncEngine,
     for n in range(6):
         client = await new_client(sessions, practitioner, clock(), name=f"k{n}", address=str(700 + n))
         request = await new_request(sessions, practitioner, client, clock())
-        starts = MONDAY + timedelta(days=2, hours=n)
+        starts = MONDAY + timedelta(days=1, hours=2 + n)  # Tuesday from 14:00 in Moscow
         bookings.append(await book(sessions, practitioner, client, request, starts, clock()))
     other_engine = make_engine(engine.url.render_as_string(hide_password=False))
     try:
@@ -327,7 +327,7 @@ async def test_two_scheduler_processes_send_every_push_once(engine: AsyncEngine,
             pushes_for(sessions, practitioner, clock, texts, digest_hour=9),
             pushes_for(session_factory(other_engine), practitioner, clock, texts, digest_hour=9),
         ]
-        clock.now = MONDAY + timedelta(days=1, hours=6)  # every call within 24 h; the digest is due too
+        clock.now = MONDAY + timedelta(hours=21, minutes=30)  # Tuesday 09:30 Moscow: the digest is due, every call within 24 h
         await asyncio.gather(*(p.sweep() for p in processes))
         await asyncio.gather(*(p.sweep() for p in processes))  # whatever a busy writer deferred
         found = await keys(sessions)
@@ -430,3 +430,20 @@ async def test_a_sweep_cancelled_at_shutdown_logs_no_error_but_a_failing_one_doe
             await asyncio.sleep(0)  # the cancelled job's task finishes and would log here
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "failing_sweep" in errors[0]  # the real failure, not the shutdown
+
+
+async def test_a_start_up_in_the_afternoon_posts_no_morning_digest(sessions, practitioner, texts) -> None:
+    """Issue 24: «Доброе утро! Сводка на 7 декабря» came at 15:17, when the service started. A
+    service started at 15:17 (a fresh Pushes, as after a restart) sends none that day; the next
+    morning's goes at 09:00 once, and a restart at 09:30 does not send it again."""
+    clock = FakeClock(datetime(2026, 11, 23, 12, 17, tzinfo=UTC))  # 15:17 in Moscow
+
+    async def digests() -> list[str]:
+        return [r.idempotency_key for r in await outbox(sessions) if r.idempotency_key.startswith("digest")]
+
+    assert await pushes_for(sessions, practitioner, clock, texts, digest_hour=9).sweep() == 0
+    clock.now = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # 09:00 the next morning
+    await pushes_for(sessions, practitioner, clock, texts, digest_hour=9).sweep()
+    clock.advance(minutes=30)  # restarted at 09:30
+    await pushes_for(sessions, practitioner, clock, texts, digest_hour=9).sweep()
+    assert await digests() == ["digest:2026-11-24:telegram:999"]

@@ -99,6 +99,9 @@ def test_local_day_and_digest_in_the_practitioners_zone() -> None:
     assert digest_due(datetime(2026, 11, 25, 5, 59, tzinfo=UTC), "Europe/Moscow", 9) is None
     assert digest_due(datetime(2026, 11, 25, 6, 0, tzinfo=UTC), "Europe/Moscow", 9) == date(2026, 11, 25)
     assert digest_due(datetime(2026, 11, 25, 6, 0, tzinfo=UTC), "America/New_York", 9) is None
+    # Down at nine, up at half past ten: still the morning's digest. Up at 15:17: none that day.
+    assert digest_due(datetime(2026, 11, 25, 7, 30, tzinfo=UTC), "Europe/Moscow", 9) == date(2026, 11, 25)
+    assert digest_due(datetime(2026, 11, 25, 12, 17, tzinfo=UTC), "Europe/Moscow", 9) is None
 
 
 @pytest.mark.parametrize(
