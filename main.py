@@ -108,12 +108,16 @@ def build(
         whatsapp = WhatsApp.open(settings, sessions, clock, twilio_http_client) if settings.whatsapp_enabled else None
         if whatsapp is not None:
             channel_senders["whatsapp"] = whatsapp.sender
+        metrics = app.state.metrics = Metrics()
         relay = OutboxRelay(
-            sessions, {"web": WebSender(), **channel_senders, **(senders or {})}, clock, limits=send_rates(settings)
+            sessions,
+            {"web": WebSender(), **channel_senders, **(senders or {})},
+            clock,
+            limits=send_rates(settings),
+            metrics=metrics,
         )
         platform = Platform(settings, sessions, clock, run_background=run_background)  # other practitioners
         relay.senders = platform.route(dict(relay.senders))
-        app.state.metrics = Metrics()
         app.state.relay = relay
         catalogue = load_catalogue(settings.catalogue_path, settings.timezone)
         texts = Texts(ROOT / "locales")
@@ -159,6 +163,7 @@ def build(
             link_secret=link_secret(settings),
             overrides=overrides,
             understander=understander,
+            metrics=metrics,
         )
         practice.desk_url = app.state.desk.desk_url  # /export answers with a link to her page
         if telegram is not None:
@@ -185,7 +190,7 @@ def build(
         app.state.pushes = pushes
         await platform.open(
             Tenant(practitioner_id, "default", app.state.desk, practice, telegram),
-            Shared(catalogue, texts, overrides, relay, whatsapp, ingest, understander),
+            Shared(catalogue, texts, overrides, relay, whatsapp, ingest, understander, metrics),
         )
         app.state.platform = platform
         app.state.privacy = Privacy(
@@ -229,6 +234,7 @@ def build(
     app.add_middleware(BodyLimit)  # a clear 413 before any handler reads a huge body
     app.add_exception_handler(RequestValidationError, validation_error)  # a 422 that always renders
     app.state.templates = Jinja2Templates(directory=ROOT / "web" / "templates")
+    app.state.metrics_token = settings.metrics_token  # handlers/health.py
     app.mount("/static", StaticFiles(directory=ROOT / "web" / "static"), name="static")
     # Webhooks first: Starlette tries the routes in order, and they carry nearly all the traffic
     # (matching past ~25 dashboard routes cost a third of the Telegram route's CPU, bench/README.md).

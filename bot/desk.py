@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import linking
+from bot.metrics import Metrics
 from bot.outbox import outgoing
 from bot.outbox.outgoing import Rendered
 from bot.overrides.source import SettingsSource
@@ -102,8 +103,10 @@ class Desk:
         link_secret: bytes | None = None,
         overrides: SettingsSource | None = None,
         understander: Understander,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics
         self.understander = understander
         self.practitioner_id = practitioner_id
         # Her dashboard settings over catalogue.toml (hours, slots, services, canned texts),
@@ -147,6 +150,8 @@ class Desk:
             handled = await self._handle_once(inbound, now)
         if not handled.duplicate:
             self.on_enqueued()
+        if self.metrics is not None:
+            (self.metrics.duplicates if handled.duplicate else self.metrics.inbound).labels(inbound.channel).inc()
         return handled
 
     async def _handle_once(self, inbound: Inbound, now: datetime) -> Handled:
@@ -342,6 +347,8 @@ class Desk:
         row = await uow.alerts.add(
             client_id=client.id, kind=alert.kind, excerpt=alert.excerpt[:1000], request_id=request_id, now=now
         )
+        if self.metrics is not None:
+            self.metrics.alerts.labels(alert.kind).inc()
         text_id = f"alert-{alert.kind}"
         if text_id not in self.texts.ids("ru"):
             text_id = "alert-unknown"

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     # The platform admin's login at /platform: load per practitioner, nothing of any client's
     # messages (handlers/platform_admin.py). Unset: no /platform at all.
     platform_admin_password: SecretStr | None = None
+    metrics_token: SecretStr | None = None  # /metrics behind this bearer token; unset: this machine only
 
     # Outbound rates (shared/PERF.md): Telegram's "30 or so" per bot is soft, so run below it.
     telegram_rate_per_second: int = 28

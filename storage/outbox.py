@@ -189,6 +189,19 @@ class OutboxRelayStore:
             .limit(1)
         )
 
+    async def backlog(self) -> tuple[dict[int, int], datetime | None]:
+        """Pending rows per priority lane, and when the oldest of them was queued (/metrics)."""
+        rows = await self.session.execute(
+            select(OutboxItem.priority, func.count(), func.min(OutboxItem.created_at))
+            .where(OutboxItem.state == "pending")
+            .group_by(OutboxItem.priority)
+        )
+        lanes, oldest = {}, None
+        for priority, count, first in rows:
+            lanes[int(priority)] = int(count)
+            oldest = first if oldest is None or (first is not None and first < oldest) else oldest
+        return lanes, oldest
+
     async def counts(self) -> dict[str, int]:
         rows = await self.session.execute(select(OutboxItem.state, func.count()).group_by(OutboxItem.state))
         return {state: int(n) for state, n in rows}

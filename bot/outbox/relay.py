@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.inbound.wakeup import Wakeup
+from bot.metrics import Metrics
 from bot.outbox.delivery import Delivered, Failed, OutsideWindow, Result, RetryLater, Sender, Uncertain
 from bot.outbox.ratelimit import Pacer, RateLimits, lane
 from storage.delivery import WAITING_WINDOW
@@ -69,8 +70,10 @@ class OutboxRelay:
         clock: Callable[[], datetime],
         batch: int = 50,
         limits: RateLimits | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics
         self.senders = senders
         self.clock = clock
         self.batch = batch  # most sends in flight at once
@@ -290,6 +293,8 @@ class OutboxRelay:
             return RetryLater(error=f"{type(error).__name__}")
 
     async def _record(self, uow: RelayUnitOfWork, row: OutboxItem, result: Result, now: datetime) -> None:
+        if self.metrics is not None:
+            self.metrics.outbound.labels(row.channel, type(result).__name__).inc()
         match result:
             case Delivered(external_id=external_id):
                 await uow.outbox.sent(row, now, external_id)

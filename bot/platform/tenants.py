@@ -40,6 +40,7 @@ from bot import redact
 from bot.catalogue_file import CatalogueError, parse_catalogue
 from bot.desk import Desk, Destination
 from bot.linking import link_secret
+from bot.metrics import Metrics
 from bot.outbox.delivery import Failed, Result, Sender
 from bot.outbox.relay import OutboxRelay
 from bot.overrides.source import SettingsSource
@@ -112,6 +113,7 @@ class Shared:
     whatsapp: WhatsApp | None = None
     telegram_ingest: TelegramIngest | None = None  # one group commit for every bot's webhook
     understander: Understander | None = None  # flows/language/: trained once, shared by every desk
+    metrics: Metrics | None = None  # one registry for every practitioner's desk
 
 
 class RoutedSender:
@@ -291,6 +293,7 @@ class Platform:
             link_secret=link_secret(settings),
             overrides=shared.overrides,
             understander=shared.understander or trained(),
+            metrics=shared.metrics,
         )
         practice.desk_url = desk.desk_url
         payments = practitioner_payments(
