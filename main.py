@@ -297,6 +297,11 @@ def main() -> None:
         port=settings.port,
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's records go through the root handlers, and their filter
+        # The login limit counts per client address: X-Forwarded-For is believed only from the
+        # proxies she names (uvicorn would believe it from 127.0.0.1 by default, so anyone on the
+        # machine, or behind a proxy that passes the header on, could claim a new address per try).
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
     )
 
 

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # The platform admin's login at /platform: load per practitioner, nothing of any client's
     # messages (handlers/platform_admin.py). Unset: no /platform at all.
     platform_admin_password: SecretStr | None = None
+    # Proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips, e.g. "127.0.0.1"
+    # with nginx in front); unset: none, and a client's address is the connection's own.
+    forwarded_allow_ips: str | None = None
     metrics_token: SecretStr | None = None  # /metrics behind this bearer token; unset: this machine only
 
     # Outbound rates (shared/PERF.md): Telegram's "30 or so" per bot is soft, so run below it.
