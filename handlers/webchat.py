@@ -55,7 +55,9 @@ async def post_message(
     hint = (accept_language or "").split(",")[0].split(";")[0].strip() or None
     inbound = Inbound(
         channel=Channel.WEB,
-        external_id=body.message_id,
+        # The browser makes message ids up: unique per client, not across clients, so another
+        # client's id must not pass for a repeat of this one's message (which would drop it).
+        external_id=f"{body.client_key}:{body.message_id}",
         sender_ref=body.client_key,
         sender_name=body.name,
         text=body.text,

@@ -104,3 +104,15 @@ async def test_ids_beyond_bigint_in_a_path_are_a_422_not_a_500(http: httpx.Async
     assert acted.status_code == 422
     assert (await http.get(f"/desk/clients/{2**63 - 1}")).status_code == 404, "the largest id is an id: not found"
     assert (await http.get(f"/pay/{huge}/check")).status_code in (404, 422)
+
+
+async def test_message_ids_are_unique_per_web_client_not_across_clients(http: httpx.AsyncClient, app: FastAPI) -> None:
+    """Issue 25, item 4: two browsers that both number their first message «m-1» are two messages,
+    each answered; the same browser sending «m-1» again is one."""
+    anna, boris = ChatClient(http, app, "Анна"), ChatClient(http, app, "Борис")
+    await anna.say("Здравствуйте", message_id="m-1")
+    await boris.say("Здравствуйте", message_id="m-1")
+    await boris.say("Здравствуйте", message_id="m-1")
+
+    assert len(await anna.replies()) == 1
+    assert len(await boris.replies()) == 1, "answered once, not dropped as anna's repeat"

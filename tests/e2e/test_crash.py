@@ -76,12 +76,17 @@ async def send_all(base_url: str, burst: Burst, service: Service | None) -> None
 
 
 def history(db: Path) -> list[tuple[str, str, str | None, str]]:
-    """(client key, direction, external id, text) in commit order."""
+    """(client key, direction, the browser's message id, text) in commit order (the web chat
+    stores a message's id under its client's key: handlers/webchat.py)."""
     with sqlite3.connect(db) as conn:
-        return conn.execute(
+        rows = conn.execute(
             "SELECT i.address, m.direction, m.external_id, m.text FROM messages m "
             "JOIN client_identities i ON i.client_id = m.client_id ORDER BY m.id"
         ).fetchall()
+    return [
+        (key, direction, external.removeprefix(f"{key}:") if external else None, text)
+        for key, direction, external, text in rows
+    ]
 
 
 def undelivered(db: Path) -> dict[str, int]:
