@@ -43,6 +43,7 @@ from handlers import dashboard, health, platform_admin, webchat
 from handlers import payments as payment_routes
 from handlers import whatsapp as whatsapp_webhook
 from handlers.limits import BODY_ERRORS, BodyLimit, validation_error
+from handlers.security_headers import SecurityHeaders
 from handlers.telegram import webhook as telegram_webhook
 from scheduler import build_scheduler
 from storage.engine import make_engine, session_factory, upgrade
@@ -232,6 +233,7 @@ def build(
 
     app = FastAPI(title="priem", lifespan=lifespan, responses=BODY_ERRORS)
     app.add_middleware(BodyLimit)  # a clear 413 before any handler reads a huge body
+    app.add_middleware(SecurityHeaders)  # CSP and friends on every page (handlers/security_headers.py)
     app.add_exception_handler(RequestValidationError, validation_error)  # a 422 that always renders
     app.state.templates = Jinja2Templates(directory=ROOT / "web" / "templates")
     app.state.metrics_token = settings.metrics_token  # handlers/health.py

@@ -80,6 +80,8 @@ def test_at_night_the_answer_keeps_its_buttons(night_server: str) -> None:
         context = browser.new_context(viewport={"width": 390, "height": 800}, locale="ru-RU")
         context.set_default_timeout(PATIENCE_S * 1000)
         page = context.new_page()
+        refused: list[str] = []  # what the Content-Security-Policy blocked, if anything
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
 
         page.goto(night_server)
         page.fill("#name-input", "Вера")
@@ -101,4 +103,5 @@ def test_at_night_the_answer_keeps_its_buttons(night_server: str) -> None:
         page.locator(".bubble.bot").nth(1).wait_for()
         assert "условия" in page.locator(".bubble.bot").nth(1).inner_text().lower()
         assert page.locator(".chips .chip").count() >= 2, "the terms' buttons under the terms"
+        assert refused == [], "the page needs nothing its CSP refuses"
         browser.close()

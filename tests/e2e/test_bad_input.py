@@ -116,3 +116,13 @@ async def test_message_ids_are_unique_per_web_client_not_across_clients(http: ht
 
     assert len(await anna.replies()) == 1
     assert len(await boris.replies()) == 1, "answered once, not dropped as anna's repeat"
+
+
+async def test_pages_carry_a_strict_content_security_policy(http: httpx.AsyncClient) -> None:
+    """Issue 25, item 8: priem's pages load only their own scripts and styles and cannot be framed."""
+    for path in ("/", "/login", "/healthz"):
+        headers = (await http.get(path)).headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
+        assert "unsafe-inline" not in policy
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
