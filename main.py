@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import make_url
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from twilio.http import AsyncHttpClient
 
 from bot import redact
@@ -42,6 +43,7 @@ from flows.language.understanding import trained
 from handlers import dashboard, health, platform_admin, webchat
 from handlers import payments as payment_routes
 from handlers import whatsapp as whatsapp_webhook
+from handlers.errors import page_or_json
 from handlers.limits import BODY_ERRORS, BodyLimit, validation_error
 from handlers.security_headers import SecurityHeaders
 from handlers.telegram import webhook as telegram_webhook
@@ -235,6 +237,7 @@ def build(
     app.add_middleware(BodyLimit)  # a clear 413 before any handler reads a huge body
     app.add_middleware(SecurityHeaders)  # CSP and friends on every page (handlers/security_headers.py)
     app.add_exception_handler(RequestValidationError, validation_error)  # a 422 that always renders
+    app.add_exception_handler(StarletteHTTPException, page_or_json)  # a page in her language for a browser
     app.state.templates = Jinja2Templates(directory=ROOT / "web" / "templates")
     app.state.metrics_token = settings.metrics_token  # handlers/health.py
     app.mount("/static", StaticFiles(directory=ROOT / "web" / "static"), name="static")

@@ -126,3 +126,19 @@ async def test_pages_carry_a_strict_content_security_policy(http: httpx.AsyncCli
         assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
         assert "unsafe-inline" not in policy
         assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+
+
+async def test_a_browser_gets_an_error_page_in_her_language_with_a_way_back(http: httpx.AsyncClient) -> None:
+    """Issue 24, item 4: `/desk/clients/999` and unknown paths answered raw English JSON."""
+    from tests.e2e.dashboard_login import log_in
+
+    await log_in(http)
+    page = {"Accept": "text/html,application/xhtml+xml"}
+    missing = await http.get("/desk/clients/999", headers=page)
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+    assert "Такого клиента нет" in missing.text and 'href="/desk"' in missing.text
+    lost = await http.get("/no/such/page", headers=page)
+    assert lost.status_code == 404 and "Такой страницы нет" in lost.text and 'href="/"' in lost.text
+    # Machines keep their JSON: an API, or a client that did not ask for a page.
+    assert (await http.get("/no/such/page")).json() == {"detail": "Not Found"}
+    assert (await http.get("/desk/api/nothing", headers=page)).headers["content-type"] == "application/json"
