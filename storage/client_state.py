@@ -19,6 +19,20 @@ async def load_client_view(
     first_contact: bool,
     flood_window: timedelta = timedelta(minutes=1),
 ) -> ClientView:
+    if first_contact:
+        # Created in this very transaction: no requests, terms, restriction, alerts or earlier
+        # messages to read (eleven statements saved on every newcomer's first message).
+        return ClientView(
+            id=client.id,
+            name=client.display_name,
+            language=client.language,
+            first_contact=True,
+            timezone=client.timezone,
+            step=Step(client.step),
+            step_service=client.step_service,
+            step_request_id=client.step_request_id,
+            messages_last_minute=1,  # this one
+        )
     requests = await uow.requests.for_client(client.id)
     calls = await uow.bookings.booked_for_client(client.id)
     questions = await uow.requests.questions([r.id for r in requests])

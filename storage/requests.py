@@ -1,11 +1,12 @@
 """Requests, their questions and their stage history; queue positions derive from timestamps
 (counted through storage/queue_counts.py, which every stage change keeps in step)."""
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from statistics import median
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import CompoundSelect, bindparam, func, select, union_all
 
 from storage import queue_counts
 from storage.bookings import SETTLED_BY_STAGE, BookingRepo
@@ -165,20 +166,11 @@ class RequestRepo(Scoped):
     async def throughput(self, services: Iterable[str], window: int = 10) -> dict[str, float]:
         """days_per_completion of every service, in one statement: each service's last
         completions by index (ix_requests_done), put together with UNION ALL."""
-        recent = [
-            select(
-                select(Request.service, Request.done_at)
-                .where(Request.practitioner_id == self.pid, Request.service == service, Request.done_at.is_not(None))
-                .order_by(Request.done_at.desc())
-                .limit(window + 1)
-                .subquery()
-            )
-            for service in services
-        ]
-        if not recent:
+        statement = _recent_completions(tuple(services), window)
+        if statement is None:
             return {}
         times: dict[str, list[datetime]] = {}
-        for service, done_at in await self.session.execute(union_all(*recent)):
+        for service, done_at in await self.session.execute(statement, {"pid": self.pid}):
             times.setdefault(service, []).append(done_at)
         result = {}
         for service, done in times.items():
@@ -214,3 +206,24 @@ class RequestRepo(Scoped):
             .order_by(Request.is_emergency.desc(), Request.service, Request.submitted_at, Request.id)
         )
         return [(r, name, ch or "", int(count)) for r, name, ch, count in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _recent_completions(services: tuple[str, ...], window: int) -> CompoundSelect | None:
+    """Built once per catalogue (every message asks it for the ETAs): building the five-part
+    UNION took more time than running it."""
+    parts = [
+        select(
+            select(Request.service, Request.done_at)
+            .where(
+                Request.practitioner_id == bindparam("pid"),
+                Request.service == service,
+                Request.done_at.is_not(None),
+            )
+            .order_by(Request.done_at.desc())
+            .limit(window + 1)
+            .subquery()
+        )
+        for service in services
+    ]
+    return union_all(*parts) if parts else None

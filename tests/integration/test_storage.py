@@ -231,3 +231,18 @@ async def test_a_batch_of_updates_is_stored_once_each_in_arrival_order(sessions,
     async with UnitOfWork(sessions, practitioner) as uow:
         pending = await uow.inbox.pending("telegram")  # 202 came settled (a pre-checkout, answered at once)
         assert [(u.external_id, u.payload, u.attempts) for u in pending] == [("200", "{}", 0), ("201", '{"a": 1}', 0)]
+
+
+async def test_a_newcomers_view_read_in_short_is_the_full_read(sessions, practitioner: int) -> None:
+    """The first message's shortcut (nothing to read for a client created in the same transaction)
+    gives the view the full read would."""
+    from dataclasses import replace
+
+    async with UnitOfWork(sessions, practitioner) as uow:
+        client = await new_client(uow, "k")
+        await uow.messages.add(
+            client_id=client.id, direction="in", channel="web", kind="text", text="Привет", external_id="m1", now=NOW
+        )
+        full = await load_client_view(uow, client, NOW, first_contact=False)
+        short = await load_client_view(uow, client, NOW, first_contact=True)
+    assert short == replace(full, first_contact=True)
