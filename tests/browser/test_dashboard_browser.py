@@ -111,6 +111,19 @@ def test_login_live_board_card_reply_and_statistics(server: str) -> None:
         assert page.evaluate("window.__samePage") is True  # it arrived without a reload
         assert "Экстренные" in (page.text_content("#queue .qgroup.emergency h3") or "")
         page.locator("#alerts .alert-emergency", has_text="Вера").wait_for()
+
+        # Her command box: typed, Enter, the answer under it; a mistake says what was expected;
+        # ↑ brings the last command back.
+        page.fill("#command-input", "/queue")
+        page.press("#command-input", "Enter")
+        page.locator("#command-output", has_text="Вера").wait_for()
+        assert "error" not in (page.get_attribute("#command-output", "class") or "")
+        page.fill("#command-input", "/done")
+        page.press("#command-input", "Enter")
+        page.locator("#command-output.error").wait_for()
+        page.fill("#command-input", "")
+        page.press("#command-input", "ArrowUp")
+        assert page.input_value("#command-input") == "/done"
         page.screenshot(path=ARTIFACTS / "board.png", full_page=True)
 
         row.locator("a.client-link").click()
