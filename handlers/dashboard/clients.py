@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bot.practice import CommandInput
 from bot.telegram.business_sender import client_windows
 from flows.business import WINDOW, ChatFacts, Window, window
+from flows.catalogue import Intake
 from handlers.dashboard.auth import Flash, PageSession, checked_form
 from handlers.dashboard.payment_view import payment_row, status_of
 from handlers.dashboard.render import Words, page
@@ -93,6 +94,8 @@ async def card(request: Request, client_id: RowId, session: PageSession, practic
             "done": words.when(r.done_at),
             "link": r.result_link,
             "questions": questions.get(r.id, []),
+            # A call can be moved; a reading or an emergency has no time to move.
+            "is_call": (service := practice.catalogue.get(r.service)) is not None and service.intake is Intake.CALL,
         }
         for r in reversed(requests)  # newest first: what she acts on is at the top
     ]

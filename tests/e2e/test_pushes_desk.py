@@ -246,3 +246,19 @@ async def test_an_invalid_whatsapp_number_is_recorded_and_shown_on_her_page(
     [shown] = (await state(wa_http))["undelivered"]
     assert shown["state"] == "failed" and shown["client_name"] == "Анна" and shown["channel"] == "whatsapp"
     assert "21211" in shown["error"] and "not a valid" in shown["error"]
+
+
+async def test_her_card_offers_to_move_only_a_call(app: FastAPI, http: httpx.AsyncClient) -> None:
+    """Issue 24, item 4: «Перенести» with a date field was offered on readings and emergencies too."""
+    anna, boris = ChatClient(http, app, "Анна"), ChatClient(http, app, "Борис")
+    for person in (anna, boris):
+        await person.ask("Здравствуйте")
+    await with_open_request(app, anna, "planned_reading")
+    await with_open_request(app, boris, "planned_call")
+    await log_in(http)
+    async with app.state.desk.uow() as uow:
+        ids = [(await uow.clients.find_by_identity("web", p.key)).id for p in (anna, boris)]
+    reading, call = [(await http.get(f"/desk/clients/{i}")).text for i in ids]
+
+    assert 'value="done"' in reading and 'value="reschedule"' not in reading
+    assert 'value="reschedule"' in call
