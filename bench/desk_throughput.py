@@ -110,7 +110,7 @@ async def run(clients: int, messages: int, profile: Path | None) -> None:
                 profiler.dump_stats(str(profile))
             inbound = await count(app, Message)
             outbox = await count(app, OutboxItem)
-            dead = await count(app, InboxUpdate)
+            stored = await count(app, InboxUpdate)
     finally:
         await api.stop()
     ingest_rate, desk_rate = len(batch) / ingest, settled / desk
@@ -120,7 +120,7 @@ async def run(clients: int, messages: int, profile: Path | None) -> None:
     print(f"desk (stored → flow → reply enqueued):    {desk_rate:8.1f} messages/s "
           f"({desk / settled * 1000:.1f} ms each; {desk_rate / ingest_rate:.1%} of ingest; "
           f"{desk_rate / TARGET:.2f}× the {TARGET:.0f}/s target)")
-    print(f"settled {settled}; history rows {inbound} (in + out), outbox rows {outbox}, inbox rows {dead}")
+    print(f"settled {settled}; history rows {inbound} (in + out), outbox rows {outbox}, inbox rows {stored}")
 
 
 def main() -> None:
