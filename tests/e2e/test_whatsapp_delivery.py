@@ -202,10 +202,9 @@ STORAGE_FAULTS = ("OperationalError", "ProgrammingError")
 
 
 async def break_storage(app: FastAPI, broken: bool) -> None:
-    """A storage fault after the inbox write: every handling of a message reads restrictions."""
-    names = (
-        ("restrictions", "restrictions_away") if broken else ("restrictions_away", "restrictions")
-    )
+    """A storage fault after the inbox write: every handling of a message reads the queue
+    lengths (for the conversation's context); the webhook's own write does not."""
+    names = ("queue_counts", "queue_counts_away") if broken else ("queue_counts_away", "queue_counts")
     async with app.state.desk.uow() as uow:
         await uow.session.execute(text(f"ALTER TABLE {names[0]} RENAME TO {names[1]}"))
         await uow.commit()
