@@ -130,8 +130,12 @@ async def card(request: Request, client_id: RowId, session: PageSession, practic
     )
 
 
-def command_text(action: str, ref: str | None, form: Any, request_ids: set[int]) -> str:
-    """The command line for a card action; a ValueError when the form does not make one."""
+def command_text(
+    action: str, ref: str | None, form: Any, request_ids: set[int], unpaid: frozenset[int] = frozenset()
+) -> str:
+    """The command line for a card action; a ValueError when the form does not make one. «Готово»
+    on a request not paid yet needs her to tick that she means it (a slip of the mouse would tell
+    the client their result is ready before they paid)."""
     if action in ("paid", "done", "reschedule"):
         try:
             number = int(str(form.get("request_id", "")))
@@ -142,6 +146,8 @@ def command_text(action: str, ref: str | None, form: Any, request_ids: set[int])
         if action == "paid":
             return f"/paid {number}"
         if action == "done":
+            if number in unpaid and not form.get("unpaid_ok"):
+                raise ValueError("dash-act-done-unpaid")
             return f"/done {number} {one_line(form.get('link'), 2000)}".rstrip()
         return f"/reschedule {number} {one_line(form.get('when'))}".rstrip()
     if ref is None:
@@ -172,7 +178,8 @@ async def act(request: Request, client_id: RowId, session: PageSession, practice
         requests = await uow.requests.for_client(client.id)
     back = RedirectResponse(f"/desk/clients/{client_id}#actions", status_code=303)
     try:
-        text = command_text(action, client_ref(client, requests), form, {r.id for r in requests})
+        unpaid = frozenset(r.id for r in requests if r.payment_state != "paid")
+        text = command_text(action, client_ref(client, requests), form, {r.id for r in requests}, unpaid)
     except ValueError as problem:
         session.flash.append(Flash(Words(practice)(str(problem)), error=True))
         return back

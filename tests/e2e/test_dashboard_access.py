@@ -251,3 +251,21 @@ async def test_statistics_and_csv(http: httpx.AsyncClient, app: FastAPI, clock: 
     assert f"\n{request.id},{request.client_id},emergency,1,done,paid," in csv_requests.text
     load = (await http.get("/desk/stats.csv?table=load")).text.splitlines()
     assert load[0] == "weekday,hour,inbound_messages" and len(load) == 2
+
+
+async def test_done_on_an_unpaid_request_asks_her_to_confirm(http: httpx.AsyncClient, app: FastAPI) -> None:
+    """Issue 24, item 4: «Готово» on a request not paid yet went through without a word."""
+    _, request = await emergency_client(http, app)
+    token = await log_in(http)
+    url = f"/desk/clients/{request.client_id}/act"
+    card = (await http.get(f"/desk/clients/{request.client_id}")).text
+    assert 'name="unpaid_ok"' in card
+
+    refused = await http.post(
+        url, data={"csrf_token": token, "action": "done", "request_id": str(request.id)}, follow_redirects=True
+    )
+    assert "ещё не оплачена" in refused.text
+    assert (await request_row(app, request.id)).stage != "done"
+
+    await http.post(url, data={"csrf_token": token, "action": "done", "request_id": str(request.id), "unpaid_ok": "1"})
+    assert (await request_row(app, request.id)).stage == "done"
