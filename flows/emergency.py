@@ -43,29 +43,12 @@ def ask_if_urgent(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect
 
 def confirm_urgent(client: ClientView, held: RequestView, ctx: Context) -> list[Effect]:
     """«Да, срочно»: the kept message is the situation; the emergency path as for «срочно…»."""
-    service = ctx.catalogue.emergency()
-    hours = int(service.promise_max_days * 24) if service else 24
     return [
         ChangeStage(held.id, Stage.SUBMITTED),
         SetStep(Step.SITUATION, held.service, held.id),
         Alert("emergency", excerpt="\n".join(held.questions), request=held.id),
-        Say(
-            "emergency-ack",
-            {"name": client.name, "hours": hours, "price": service.price if service else ""},
-            priority=Priority.URGENT,
-            buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),
-        ),
-        *_at_night(ctx),
+        *_acknowledged(client, ctx, greeted=False),
     ]
-
-
-def _at_night(ctx: Context) -> list[Say]:
-    """Outside her hours the emergency answer says when she is likely to read the alert and that
-    the 24 h still run from payment: the general off-hours notice would contradict «she is alerted»."""
-    hours = ctx.catalogue.hours
-    if hours.is_open(ctx.now):
-        return []
-    return [Say("emergency-night", {"next_at": hours.next_opening(ctx.now)}, priority=Priority.URGENT)]
 
 
 def awaiting_situation(client: ClientView) -> bool:
@@ -95,21 +78,28 @@ def emergency(client: ClientView, msg: Inbound, ctx: Context) -> list[Effect]:
             Say("emergency-again", {"name": client.name, "number": existing}, priority=Priority.URGENT),
             *_at_night(ctx),
         ]
-    hours = int(service.promise_max_days * 24) if service else 24
     return [
         OpenRequest(key, Stage.SUBMITTED, emergency=True),
         AddQuestion(NEW, text),
         SetStep(Step.SITUATION, key, NEW),
         Alert("emergency", excerpt=text, request=NEW),
-        Say(
-            # A newcomer's first message: the greeting is in the answer, not a message before it.
-            "emergency-ack-first" if client.first_contact else "emergency-ack",
-            {"name": client.name, "hours": hours, "price": service.price if service else ""},
-            priority=Priority.URGENT,
-            buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),
-        ),
-        *_at_night(ctx),
+        *_acknowledged(client, ctx, greeted=client.first_contact),
     ]
+
+
+def _acknowledged(client: ClientView, ctx: Context, greeted: bool) -> list[Say]:
+    """The emergency answer: the alert is out, the hours from payment, the price; at night also
+    when she is likely to answer. `greeted`: a newcomer's first message, the greeting in it (not
+    a message before it)."""
+    service = ctx.catalogue.emergency()
+    hours = int(service.promise_max_days * 24) if service else 24
+    ack = Say(
+        "emergency-ack-first" if greeted else "emergency-ack",
+        {"name": client.name, "hours": hours, "price": service.price if service else ""},
+        priority=Priority.URGENT,
+        buttons=(Button(STATUS_PAYLOAD, text_id="button-status"), Button(HUMAN_PAYLOAD, text_id="button-human")),
+    )
+    return [ack, *_at_night(ctx)]
 
 
 def _at_night(ctx: Context) -> list[Say]:

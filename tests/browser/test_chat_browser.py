@@ -6,19 +6,14 @@ menu's buttons stay under it (a separate notice after the answer used to push th
 Tapping a button goes on with the conversation. Screenshot: test-artifacts/browser/chat-night.png.
 """
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
-from tests.browser.test_dashboard_browser import ARTIFACTS, CHROMIUM, PATIENCE_S, free_port
+from tests.browser.test_dashboard_browser import ARTIFACTS, CHROMIUM, PATIENCE_S, running_app
 
 ROOT = Path(__file__).resolve().parents[2]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
@@ -42,35 +37,8 @@ def night_server(tmp_path: Path) -> Iterator[str]:
         shipped.replace('start = "10:00"\nend = "20:00"', f'start = "{start}"\nend = "{end}"', 1), encoding="utf-8"
     )
     assert f'start = "{start}"' in catalogue.read_text(encoding="utf-8")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'priem.db'}",
-        "CATALOGUE_PATH": str(catalogue),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-    }
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=tmp_path, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + PATIENCE_S
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the app did not start:\n{(tmp_path / 'server.log').read_text()}")
-        time.sleep(0.1)
-    try:
+    with running_app(tmp_path, CATALOGUE_PATH=str(catalogue)) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 def test_at_night_the_answer_keeps_its_buttons(night_server: str) -> None:

@@ -7,6 +7,7 @@ chat; she changes her working hours on the settings page. Screenshots (board, ca
 settings; also at 390 px wide) go to test-artifacts/browser/.
 """
 
+import contextlib
 import os
 import re
 import socket
@@ -39,20 +40,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def running_app(tmp_path: Path, **env: str) -> Iterator[str]:
+    """`python main.py` on a free port with its own SQLite file and no tokens; its base URL."""
     port = free_port()
-    env = {
+    environment = {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'priem.db'}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "DASHBOARD_PASSWORD": PASSWORD,
         "LOG_LEVEL": "WARNING",
+        **env,
     }
     log = (tmp_path / "server.log").open("wb")
     # cwd is the temp dir, so a developer's .env is never read.
-    process = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=tmp_path, env=env, stdout=log, stderr=log)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py")], cwd=tmp_path, env=environment, stdout=log, stderr=log
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + PATIENCE_S
     while True:
@@ -71,6 +75,12 @@ def server(tmp_path: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    with running_app(tmp_path, DASHBOARD_PASSWORD=PASSWORD) as base:
+        yield base
 
 
 def chat_messages(base: str, key: str) -> list[dict]:
